@@ -1,0 +1,15 @@
+// Every Redis key the control plane writes, in one place, so their shapes and lifetimes can be read together.
+export const keys = {
+  /** Marks a webhook event id as seen (deduplication). */
+  webhookEvent: (eventId: string) => `webhook:event:${eventId}`,
+  /** Claims a room incarnation for one session: SET NX is the per-room launch lock. */
+  roomSession: (roomKey: string) => `room:${roomKey}:session`,
+  session: (sessionId: string) => `session:${sessionId}`,
+  history: (sessionId: string) => `session:${sessionId}:history`,
+  /** Sorted set of live session ids scored by creation time: what the reconcile cron walks. */
+  activeSessions: () => 'sessions:active',
+  counters: () => 'metrics:counters',
+  rateLimitPrefix: () => 'ratelimit',
+} as const;
+
+export const WEBHOOK_DEDUP_TTL_SECONDS = 86_400;

@@ -1,0 +1,122 @@
+// Starting the worker for a session: a few quick attempts with backoff right after the webhook, then the reconcile
+// cron takes over. Every attempt's outcome is written to the session, so the launch state is always visible.
+import { WORKER_ENV, type ProviderOrder } from '../contract.ts';
+import type { Deps } from '../deps.ts';
+import { LaunchError } from '../launchers/types.ts';
+import { countLater } from '../observability/counters.ts';
+import { describeError, log } from '../observability/log.ts';
+import type { SessionRecord } from './record.ts';
+import { updateSession } from './store.ts';
+import { mintWorkerToken } from './worker-token.ts';
+
+const ATTEMPT_TIMEOUT_MS = 10_000;
+const IMMEDIATE_ATTEMPTS = 3;
+const BASE_BACKOFF_MS = 250;
+
+export interface LaunchTarget {
+  sessionId: string;
+  room: string;
+  roomKey: string;
+  providers: ProviderOrder;
+  /** Bumped for every fresh worker of the same room: retries of one generation share an idempotency key. */
+  generation: number;
+}
+
+export function backoffMs(attempt: number): number {
+  return BASE_BACKOFF_MS * 2 ** Math.max(0, attempt - 1);
+}
+
+async function buildEnv(deps: Deps, t: LaunchTarget): Promise<Record<string, string>> {
+  const token = await mintWorkerToken(
+    { sessionId: t.sessionId, room: t.room },
+    deps.config.workerToken.secret,
+    deps.config.workerToken.ttlSeconds,
+    deps.nowMs(),
+  );
+  return {
+    [WORKER_ENV.room]: t.room,
+    [WORKER_ENV.sessionId]: t.sessionId,
+    [WORKER_ENV.functionsUrl]: deps.config.functionsPublicUrl,
+    [WORKER_ENV.workerToken]: token,
+    [WORKER_ENV.sttProviders]: t.providers.stt.join(','),
+    [WORKER_ENV.llmProviders]: t.providers.llm.join(','),
+    [WORKER_ENV.ttsProviders]: t.providers.tts.join(','),
+  };
+}
+
+/** One launch call with a deadline. Throws LaunchError. */
+export async function launchOnce(deps: Deps, t: LaunchTarget): Promise<string> {
+  const env = await buildEnv(deps, t);
+  const { taskId } = await deps.launcher.launch(
+    { sessionId: t.sessionId, room: t.room, idempotencyKey: `${t.roomKey}:${t.generation}`, env },
+    AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+  );
+  return taskId;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Launches with state in Redis. `attemptsSoFar` counts earlier attempts of this session (from the record), so the
+ * total stays within LAUNCH_MAX_ATTEMPTS however often the cron resumes it.
+ */
+export async function launchWithRetry(deps: Deps, t: LaunchTarget, attemptsSoFar: number): Promise<SessionRecord['status']> {
+  const { redis, config } = deps;
+  const ttl = config.sessionTtlSeconds;
+  const budget = Math.min(IMMEDIATE_ATTEMPTS, config.launch.maxAttempts - attemptsSoFar);
+  let attempts = attemptsSoFar;
+  for (let i = 0; i < budget; i++) {
+    attempts++;
+    try {
+      const taskId = await launchOnce(deps, t);
+      const now = deps.nowMs();
+      await updateSession(redis, t.sessionId, {
+        status: 'launched', taskId, launchAttempts: attempts, launchedAtMs: now, updatedAtMs: now, launchGeneration: t.generation,
+      }, ttl);
+      countLater(deps, 'worker_launches_total', { result: 'ok', launcher: deps.launcher.kind });
+      log('info', 'worker_launched', { sessionId: t.sessionId, room: t.room, attempts, launcher: deps.launcher.kind });
+      return 'launched';
+    } catch (err) {
+      const retryable = !(err instanceof LaunchError) || err.retryable;
+      const reason = describeError(err);
+      const exhausted = !retryable || attempts >= config.launch.maxAttempts;
+      const now = deps.nowMs();
+      countLater(deps, 'worker_launches_total', { result: exhausted ? 'failed' : 'retry', launcher: deps.launcher.kind });
+      log(exhausted ? 'error' : 'warn', 'worker_launch_failed', { sessionId: t.sessionId, room: t.room, attempts, retryable, reason });
+      if (exhausted) {
+        await updateSession(redis, t.sessionId, { status: 'launch_failed', launchAttempts: attempts, lastLaunchError: reason, updatedAtMs: now }, ttl);
+        return 'launch_failed';
+      }
+      const last = i === budget - 1;
+      await updateSession(redis, t.sessionId, {
+        status: last ? 'launch_pending' : 'launching',
+        launchAttempts: attempts,
+        lastLaunchError: reason,
+        nextLaunchAtMs: now + backoffMs(attempts),
+        updatedAtMs: now,
+      }, ttl);
+      if (!last) await sleep(backoffMs(attempts));
+    }
+  }
+  return 'launch_pending';
+}
+
+/**
+ * Redis is down: no claim, no record. The launcher's idempotency key (from the room sid) is the only guard against a
+ * second worker, which is exactly what it exists for.
+ */
+export async function launchWithoutState(deps: Deps, t: LaunchTarget): Promise<void> {
+  for (let attempt = 1; attempt <= IMMEDIATE_ATTEMPTS; attempt++) {
+    try {
+      await launchOnce(deps, t);
+      countLater(deps, 'worker_launches_total', { result: 'ok', launcher: deps.launcher.kind });
+      log('warn', 'worker_launched_without_state', { sessionId: t.sessionId, room: t.room });
+      return;
+    } catch (err) {
+      const retryable = !(err instanceof LaunchError) || err.retryable;
+      log('error', 'worker_launch_failed', { sessionId: t.sessionId, room: t.room, attempts: attempt, retryable, reason: describeError(err) });
+      if (!retryable) return;
+      await sleep(backoffMs(attempt));
+    }
+  }
+}

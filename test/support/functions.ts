@@ -1,0 +1,67 @@
+// Runs the real functions bundle (built by wrangler in test/global-setup.ts) inside workerd through Miniflare.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Miniflare } from 'miniflare';
+import { parse } from 'smol-toml';
+
+export const FUNCTIONS_BUNDLE_DIR = path.resolve('.wrangler/test-build');
+
+interface WranglerToml {
+  compatibility_date: string;
+  compatibility_flags?: string[];
+}
+
+function wranglerSettings(): WranglerToml {
+  return parse(readFileSync(path.resolve('wrangler.toml'), 'utf8')) as unknown as WranglerToml;
+}
+
+export interface FunctionsHandle {
+  fetch(pathAndQuery: string, init?: RequestInit): Promise<Response>;
+  /** Runs the cron handler as if it fired at `atMs`. */
+  scheduled(atMs?: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startFunctions(bindings: Record<string, string>): Promise<FunctionsHandle> {
+  const settings = wranglerSettings();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: path.join(FUNCTIONS_BUNDLE_DIR, 'index.js'),
+    compatibilityDate: settings.compatibility_date,
+    compatibilityFlags: settings.compatibility_flags ?? [],
+    bindings,
+  });
+  await mf.ready;
+  return {
+    async fetch(pathAndQuery, init) {
+      // Miniflare's fetch types are undici's; a plain RequestInit is what callers have.
+      const res = await mf.dispatchFetch(`http://functions.test${pathAndQuery}`, init as never);
+      return res as unknown as Response;
+    },
+    async scheduled(atMs = Date.now()) {
+      const worker = (await mf.getWorker()) as unknown as {
+        scheduled(options: { scheduledTime: Date; cron: string }): Promise<{ outcome: string }>;
+      };
+      const result = await worker.scheduled({ scheduledTime: new Date(atMs), cron: '* * * * *' });
+      if (result.outcome !== 'ok') throw new Error(`scheduled handler ended with outcome ${result.outcome}`);
+    },
+    async dispose() {
+      await mf.dispose();
+    },
+  };
+}
+
+/** Bindings for tests: the dev defaults of .dev.vars.example, pointed at this test's servers. */
+export function testBindings(overrides: Record<string, string>): Record<string, string> {
+  return {
+    LIVEKIT_URL: 'ws://127.0.0.1:9',
+    LIVEKIT_API_KEY: 'devkey',
+    LIVEKIT_API_SECRET: 'secret',
+    APP_API_KEYS: 'test-app-key-1,test-app-key-2',
+    WORKER_TOKEN_SECRET: 'test-worker-token-secret-of-enough-length',
+    FUNCTIONS_PUBLIC_URL: 'http://127.0.0.1:8787',
+    LAUNCHER: 'local',
+    LOCAL_LAUNCHER_URL: 'http://127.0.0.1:9',
+    ...overrides,
+  };
+}
