@@ -10,6 +10,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: more workers only make the workerd and redis-server processes fight for CPU.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

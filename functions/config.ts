@@ -36,6 +36,8 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 const envSchema = z
   .object({
     LIVEKIT_URL: z.url({ protocol: /^(wss?|https?)$/ }),
+    /** What client apps connect to, when it differs from how the functions reach LiveKit (e.g. inside compose). */
+    LIVEKIT_PUBLIC_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
     LIVEKIT_API_KEY: z.string().min(1),
     LIVEKIT_API_SECRET: z.string().min(1),
     APP_API_KEYS: z
@@ -102,7 +104,7 @@ const envSchema = z
 type ParsedEnv = z.infer<typeof envSchema>;
 
 export interface Config {
-  livekit: { url: string; httpUrl: string; apiKey: string; apiSecret: string };
+  livekit: { url: string; publicUrl: string; httpUrl: string; apiKey: string; apiSecret: string };
   appApiKeys: string[];
   redis: { url: string; token: string; timeoutMs: number };
   workerToken: { secret: string; ttlSeconds: number };
@@ -167,6 +169,7 @@ export function parseConfig(bindings: Record<string, unknown>): Config {
   return {
     livekit: {
       url: env.LIVEKIT_URL,
+      publicUrl: env.LIVEKIT_PUBLIC_URL ?? env.LIVEKIT_URL,
       httpUrl: env.LIVEKIT_URL.replace(/^ws/, 'http'),
       apiKey: env.LIVEKIT_API_KEY,
       apiSecret: env.LIVEKIT_API_SECRET,

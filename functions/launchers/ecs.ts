@@ -23,7 +23,7 @@ export interface EcsLauncherOptions {
   assignPublicIp: boolean;
   /** Plain Fargate; the default when no capacityProvider is given. */
   launchType?: 'FARGATE';
-  /** Run on this capacity provider instead (FARGATE_SPOT, an EC2 auto-scaling group...); launchType is then left out. */
+  /** Run on this capacity provider instead (FARGATE_SPOT, an EC2 auto-scaling group): launchType is left out. */
   capacityProvider?: string;
   credentials: EcsCredentials;
   /** Overrides https://ecs.{region}.amazonaws.com (tests point it at 127.0.0.1). */

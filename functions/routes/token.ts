@@ -50,5 +50,5 @@ export const tokenRoutes = new Hono<AppEnv>().post('/', requireAppKey, async (c)
   const token = await at.toJwt();
   const expiresAt = new Date(c.var.deps.nowMs() + ttlSeconds * 1000).toISOString();
   countLater(c.var.deps, 'tokens_issued_total', {});
-  return c.json({ token, url: config.livekit.url, room: body.room, identity: body.identity, expiresAt });
+  return c.json({ token, url: config.livekit.publicUrl, room: body.room, identity: body.identity, expiresAt });
 });

@@ -56,6 +56,17 @@ export async function launchOnce(deps: Deps, t: LaunchTarget): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function stopOrphan(deps: Deps, t: LaunchTarget, taskId: string): Promise<void> {
+  log('warn', 'worker_launched_for_ended_session', { sessionId: t.sessionId, room: t.room });
+  try {
+    await deps.launcher.stop(taskId, 'session ended during launch', AbortSignal.timeout(ATTEMPT_TIMEOUT_MS));
+    countLater(deps, 'worker_stops_total', { result: 'ok' });
+  } catch (err) {
+    countLater(deps, 'worker_stops_total', { result: 'failed' });
+    log('error', 'worker_stop_failed', { sessionId: t.sessionId, reason: describeError(err) });
+  }
+}
+
 /**
  * Launches with state in Redis. `attemptsSoFar` counts earlier attempts of this session (from the record), so the
  * total stays within LAUNCH_MAX_ATTEMPTS however often the cron resumes it.
@@ -70,10 +81,15 @@ export async function launchWithRetry(deps: Deps, t: LaunchTarget, attemptsSoFar
     try {
       const taskId = await launchOnce(deps, t);
       const now = deps.nowMs();
-      await updateSession(redis, t.sessionId, {
+      const recorded = await updateSession(redis, t.sessionId, {
         status: 'launched', taskId, launchAttempts: attempts, launchedAtMs: now, updatedAtMs: now, launchGeneration: t.generation,
       }, ttl);
       countLater(deps, 'worker_launches_total', { result: 'ok', launcher: deps.launcher.kind });
+      if (recorded !== 'updated') {
+        // The session ended (room_finished) or expired while the launch was in flight: nobody else knows this task.
+        await stopOrphan(deps, t, taskId);
+        return 'ended';
+      }
       log('info', 'worker_launched', { sessionId: t.sessionId, room: t.room, attempts, launcher: deps.launcher.kind });
       return 'launched';
     } catch (err) {
@@ -88,13 +104,15 @@ export async function launchWithRetry(deps: Deps, t: LaunchTarget, attemptsSoFar
         return 'launch_failed';
       }
       const last = i === budget - 1;
-      await updateSession(redis, t.sessionId, {
+      const pending = await updateSession(redis, t.sessionId, {
         status: last ? 'launch_pending' : 'launching',
         launchAttempts: attempts,
         lastLaunchError: reason,
         nextLaunchAtMs: now + backoffMs(attempts),
         updatedAtMs: now,
       }, ttl);
+      // Ended meanwhile: another attempt would only start a worker to stop.
+      if (pending !== 'updated') return 'ended';
       if (!last) await sleep(backoffMs(attempts));
     }
   }

@@ -54,7 +54,9 @@ async function relaunch(deps: Deps, s: SessionRecord, reason: string): Promise<b
     );
   }
   const generation = freshWorker ? s.launchGeneration + 1 : s.launchGeneration;
-  await updateSession(deps.redis, s.id, { status: 'launching', launchGeneration: generation, updatedAtMs: deps.nowMs() }, deps.config.sessionTtlSeconds);
+  const marked = await updateSession(deps.redis, s.id, { status: 'launching', launchGeneration: generation, updatedAtMs: deps.nowMs() }, deps.config.sessionTtlSeconds);
+  // Our copy of the session was read before the LiveKit lookup: a room_finished in between has ended it since.
+  if (marked !== 'updated') return false;
   log('info', 'session_relaunch', { sessionId: s.id, room: s.room, reason, generation });
   countLater(deps, 'sessions_relaunched_total', { reason });
   await launchWithRetry(deps, { sessionId: s.id, room: s.room, roomKey: s.roomKey, providers: s.providers, generation }, s.launchAttempts);

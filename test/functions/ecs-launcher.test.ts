@@ -1,10 +1,7 @@
 // functions/launchers/ecs.ts through the real @aws-sdk/client-ecs against a local ECS stand-in on 127.0.0.1 that
 // checks the wire protocol (JSON 1.1 target, content type, SigV4 signature recomputed with the known secret).
 import { execFile } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,96 +10,20 @@ import { parse, stringify } from 'smol-toml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEcsLauncher, type EcsLauncherOptions } from '../../functions/launchers/ecs.ts';
 import { LaunchError, type LaunchRequest } from '../../functions/launchers/types.ts';
+import {
+  closedPort,
+  ECS_TARGET_PREFIX as TARGET_PREFIX,
+  startFakeEcs,
+  type FakeEcs,
+  type Received,
+  type Reply,
+} from '../fixtures/fake-ecs.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const WRANGLER_BIN = join(REPO_ROOT, 'node_modules/wrangler/bin/wrangler.js');
 const REGION = 'eu-west-1';
 const CREDENTIALS = { accessKeyId: 'AKIATESTLAUNCHER0001', secretAccessKey: 'test-secret-key/for+sigv4=0123456789' };
 const TASK_ARN = 'arn:aws:ecs:eu-west-1:123456789012:task/voice-workers/0123456789abcdef0123456789abcdef';
-const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
-
-interface Received {
-  target: string;
-  contentType: string;
-  signatureValid: boolean;
-  credentialScope: string;
-  body: Record<string, any>;
-}
-
-type Reply = { status: number; body: unknown } | 'hang';
-
-/** The SigV4 signature the request should carry, recomputed from what arrived and the known secret. */
-function expectedSignature(req: IncomingMessage, rawBody: string): { valid: boolean; scope: string } {
-  const auth = req.headers.authorization ?? '';
-  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
-  if (!match) return { valid: false, scope: '' };
-  const [, keyId, date, region, service, signedHeaders, signature] = match as unknown as string[];
-  const amzDate = String(req.headers['x-amz-date']);
-  const canonicalHeaders = signedHeaders!
-    .split(';')
-    .map((name) => `${name}:${String(req.headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`)
-    .join('');
-  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-  const canonicalRequest = [req.method, '/', '', canonicalHeaders, signedHeaders, sha256(rawBody)].join('\n');
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
-  const hmac = (key: Buffer | string, text: string) => createHmac('sha256', key).update(text).digest();
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${CREDENTIALS.secretAccessKey}`, date!), region!), service!), 'aws4_request');
-  const valid = keyId === CREDENTIALS.accessKeyId && hmac(signingKey, stringToSign).toString('hex') === signature;
-  return { valid, scope };
-}
-
-interface FakeEcs {
-  endpoint: string;
-  received: Received[];
-  /** Answers for the next requests, in order; when empty, RunTask succeeds with TASK_ARN. */
-  replies: Reply[];
-  close(): Promise<void>;
-}
-
-/** An ECS stand-in on 127.0.0.1 that records what arrived (with its signature checked) and answers as told. */
-async function startFakeEcs(): Promise<FakeEcs> {
-  const received: Received[] = [];
-  const replies: Reply[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      const { valid, scope } = expectedSignature(req, rawBody);
-      received.push({
-        target: String(req.headers['x-amz-target'] ?? ''),
-        contentType: String(req.headers['content-type'] ?? ''),
-        signatureValid: valid,
-        credentialScope: scope,
-        body: JSON.parse(rawBody || '{}'),
-      });
-      const reply = replies.shift() ?? { status: 200, body: { tasks: [{ taskArn: TASK_ARN }], failures: [] } };
-      if (reply === 'hang') return; // never answers
-      res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify(reply.body));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
-    replies,
-    async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 function launcherOptions(endpoint: string, overrides: Partial<EcsLauncherOptions> = {}): EcsLauncherOptions {
   return {
@@ -120,12 +41,22 @@ function launcherOptions(endpoint: string, overrides: Partial<EcsLauncherOptions
   };
 }
 
+/** An ECS error answer as the JSON 1.1 protocol sends it. */
+function ecsError(type: string, message: string, status = 400): Reply {
+  return { status, body: { __type: type, message } };
+}
+
 function launchRequest(overrides: Partial<LaunchRequest> = {}): LaunchRequest {
   return {
     sessionId: 'sess-1',
     room: 'support-room',
     idempotencyKey: 'RM_abc123',
-    env: { ROOM: 'support-room', SESSION_ID: 'sess-1', FUNCTIONS_URL: 'https://functions.example', WORKER_TOKEN: 'wt-1' },
+    env: {
+      ROOM: 'support-room',
+      SESSION_ID: 'sess-1',
+      FUNCTIONS_URL: 'https://functions.example',
+      WORKER_TOKEN: 'wt-1',
+    },
     ...overrides,
   };
 }
@@ -136,7 +67,7 @@ describe('ECS launcher through @aws-sdk/client-ecs', () => {
   let replies: Reply[];
 
   beforeAll(async () => {
-    ecs = await startFakeEcs();
+    ecs = await startFakeEcs({ credentials: CREDENTIALS, taskArn: TASK_ARN });
     received = ecs.received;
     replies = ecs.replies;
   });
@@ -158,7 +89,7 @@ describe('ECS launcher through @aws-sdk/client-ecs', () => {
     return error as LaunchError;
   };
 
-  it('sends a signed RunTask with the network configuration, env overrides, startedBy, tags and clientToken', async () => {
+  it('sends a signed RunTask: network configuration, env overrides, startedBy, tags, clientToken', async () => {
     const launcher = createEcsLauncher(options());
     const result = await launcher.launch(request());
     expect(result).toEqual({ taskId: TASK_ARN });
@@ -175,7 +106,11 @@ describe('ECS launcher through @aws-sdk/client-ecs', () => {
       launchType: 'FARGATE',
       count: 1,
       networkConfiguration: {
-        awsvpcConfiguration: { subnets: ['subnet-aaa', 'subnet-bbb'], securityGroups: ['sg-123'], assignPublicIp: 'ENABLED' },
+        awsvpcConfiguration: {
+          subnets: ['subnet-aaa', 'subnet-bbb'],
+          securityGroups: ['sg-123'],
+          assignPublicIp: 'ENABLED',
+        },
       },
       overrides: {
         containerOverrides: [
@@ -214,7 +149,7 @@ describe('ECS launcher through @aws-sdk/client-ecs', () => {
     for (const token of tokens) expect(token).toMatch(/^[!-~]{1,64}$/);
   });
 
-  it('sanitises startedBy to ECS rules (<= 36 of letters, digits, - / _) and uses a capacity provider when asked', async () => {
+  it('keeps startedBy within ECS rules (<= 36 of A-Z a-z 0-9 - / _); uses a capacity provider', async () => {
     const launcher = createEcsLauncher(options({ capacityProvider: 'FARGATE_SPOT', assignPublicIp: false }));
     await launcher.launch(request({ room: 'Sales: Q3 review / ünïcode room name that is far too long for ECS' }));
     await launcher.launch(request({ room: '!!!' }));
@@ -243,23 +178,23 @@ describe('ECS launcher through @aws-sdk/client-ecs', () => {
 
   it('classifies SDK errors: throttling and 500 retryable, access denied and bad parameters not', async () => {
     const launcher = createEcsLauncher(options());
-    replies.push({ status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } });
+    replies.push(ecsError('ThrottlingException', 'Rate exceeded'));
     const throttled = await failure(launcher.launch(request()));
     expect(throttled.retryable).toBe(true);
     expect(throttled.message).toMatch(/ThrottlingException/);
 
-    replies.push({ status: 400, body: { __type: 'AccessDeniedException', message: 'not authorized to perform: ecs:RunTask' } });
+    replies.push(ecsError('AccessDeniedException', 'not authorized to perform: ecs:RunTask'));
     const denied = await failure(launcher.launch(request()));
     expect(denied.retryable).toBe(false);
     expect(denied.message).toMatch(/AccessDeniedException/);
 
-    replies.push({ status: 400, body: { __type: 'InvalidParameterException', message: 'subnet not found' } });
+    replies.push(ecsError('InvalidParameterException', 'subnet not found'));
     expect((await failure(launcher.launch(request()))).retryable).toBe(false);
 
-    replies.push({ status: 400, body: { __type: 'ClusterNotFoundException', message: 'Cluster not found.' } });
+    replies.push(ecsError('ClusterNotFoundException', 'Cluster not found.'));
     expect((await failure(launcher.launch(request()))).retryable).toBe(false);
 
-    replies.push({ status: 500, body: { __type: 'ServerException', message: 'internal' } });
+    replies.push(ecsError('ServerException', 'internal', 500));
     expect((await failure(launcher.launch(request()))).retryable).toBe(true);
 
     replies.push({ status: 503, body: {} });
@@ -319,13 +254,13 @@ describe('ECS launcher through @aws-sdk/client-ecs', () => {
     expect((received[0]!.body.reason as string).length).toBeLessThanOrEqual(255);
     expect(received[0]!.body.reason).toMatch(/^room finished: /);
 
-    replies.push({ status: 400, body: { __type: 'InvalidParameterException', message: 'The referenced task was not found.' } });
+    replies.push(ecsError('InvalidParameterException', 'The referenced task was not found.'));
     await expect(launcher.stop(TASK_ARN, 'again')).resolves.toBeUndefined();
 
-    replies.push({ status: 400, body: { __type: 'AccessDeniedException', message: 'not authorized to perform: ecs:StopTask' } });
+    replies.push(ecsError('AccessDeniedException', 'not authorized to perform: ecs:StopTask'));
     expect((await failure(launcher.stop(TASK_ARN, 'denied'))).retryable).toBe(false);
 
-    replies.push({ status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } });
+    replies.push(ecsError('ThrottlingException', 'Rate exceeded'));
     expect((await failure(launcher.stop(TASK_ARN, 'throttled'))).retryable).toBe(true);
   });
 
@@ -358,7 +293,7 @@ describe('ECS launcher inside workerd (bundled by wrangler, run by Miniflare)', 
   let mf: Miniflare;
 
   beforeAll(async () => {
-    ecs = await startFakeEcs();
+    ecs = await startFakeEcs({ credentials: CREDENTIALS, taskArn: TASK_ARN });
     workDir = mkdtempSync(join(tmpdir(), 'ecs-launcher-workerd-'));
     const settings = parse(readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8')) as {
       compatibility_date: string;
@@ -377,7 +312,7 @@ describe('ECS launcher inside workerd (bundled by wrangler, run by Miniflare)', 
     // fetch-based handler as it will in production.
     await promisify(execFile)(
       process.execPath,
-      [WRANGLER_BIN, 'deploy', '--dry-run', '--outdir', join(workDir, 'dist'), '--config', join(workDir, 'wrangler.toml')],
+      [WRANGLER_BIN, 'deploy', '--dry-run', '--outdir', join(workDir, 'dist'), '--config', 'wrangler.toml'],
       { cwd: workDir, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_LOG: 'warn' }, timeout: 50_000 },
     );
     mf = new Miniflare({
@@ -433,15 +368,15 @@ describe('ECS launcher inside workerd (bundled by wrangler, run by Miniflare)', 
     expect(timedOut.error).toMatchObject({ retryable: true });
     expect(timedOut.error?.message).toMatch(/timed out after 300 ms/);
 
-    ecs.replies.push({ status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } });
+    ecs.replies.push(ecsError('ThrottlingException', 'Rate exceeded'));
     expect((await launch()).error?.retryable).toBe(true);
 
-    ecs.replies.push({ status: 400, body: { __type: 'AccessDeniedException', message: 'not authorized' } });
+    ecs.replies.push(ecsError('AccessDeniedException', 'not authorized'));
     expect((await launch()).error?.retryable).toBe(false);
   });
 
   it('stops a task, treating one ECS no longer knows as stopped', async () => {
-    ecs.replies.push({ status: 400, body: { __type: 'InvalidParameterException', message: 'The referenced task was not found.' } });
+    ecs.replies.push(ecsError('InvalidParameterException', 'The referenced task was not found.'));
     const outcome = await run({
       options: launcherOptions(ecs.endpoint),
       action: 'stop',

@@ -1,85 +1,24 @@
 // The local launcher as a real process (`node infra/local/launcher/main.ts`), driven through the functions' own
 // client (functions/launchers/local.ts), starting a real stand-in worker (test/fixtures/recording-worker.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalLauncher } from '../../functions/launchers/local.ts';
 import { LaunchError, type LaunchRequest } from '../../functions/launchers/types.ts';
+import {
+  RECORDING_WORKER_COMMAND,
+  REPO_ROOT,
+  spawnLauncher,
+  startLocalLauncher,
+  type LauncherTask,
+  type RunningLauncher,
+} from '../support/local-launcher.ts';
+import { waitFor } from '../support/wait.ts';
 
-const REPO_ROOT = resolve(import.meta.dirname, '../..');
-const LAUNCHER_MAIN = join(REPO_ROOT, 'infra/local/launcher/main.ts');
-const FIXTURE_COMMAND = 'node test/fixtures/recording-worker.ts';
 const TOKEN = 'test-token-0123456789abcdef';
-
-interface TaskView {
-  taskId: string;
-  room: string;
-  sessionId: string;
-  pid: number | null;
-  state: 'running' | 'exited';
-  exitCode: number | null;
-  exitSignal: string | null;
-  error?: string;
-  startedAtMs: number;
-}
-
-interface RunningLauncher {
-  url: string;
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: string | null }>;
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function spawnLauncher(env: Record<string, string>): RunningLauncher & { child: ChildProcess } {
-  const child = spawn(process.execPath, [LAUNCHER_MAIN], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOCAL_LAUNCHER_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { url: '', child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function startLauncher(env: Record<string, string>): Promise<RunningLauncher> {
-  const launcher = spawnLauncher(env);
-  let gone = false;
-  void launcher.exited.then(() => (gone = true));
-  const port = await waitFor('the launcher to listen', () => {
-    if (gone) throw new Error(`launcher exited before listening: ${launcher.stderr()}`);
-    const line = launcher.stdout().split('\n').find((l) => l.includes('"event":"listening"'));
-    return line ? (JSON.parse(line) as { port: number }).port : undefined;
-  });
-  return { ...launcher, url: `http://127.0.0.1:${port}` };
-}
-
-async function stopLauncher(launcher: RunningLauncher): Promise<void> {
-  if (launcher.child.exitCode !== null || launcher.child.signalCode !== null) return;
-  launcher.child.kill('SIGTERM');
-  const bound = new Promise((r) => setTimeout(r, 10_000));
-  await Promise.race([launcher.exited, bound]);
-  if (launcher.child.exitCode === null) launcher.child.kill('SIGKILL');
-}
 
 function isAlive(pid: number): boolean {
   try {
@@ -106,11 +45,7 @@ describe('local launcher, real process with a stand-in worker', () => {
   let client: ReturnType<typeof createLocalLauncher>;
 
   const headers = () => ({ authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' });
-  const listTasks = async (): Promise<TaskView[]> => {
-    const response = await fetch(`${launcher.url}/v1/tasks`, { headers: headers() });
-    expect(response.status).toBe(200);
-    return ((await response.json()) as { tasks: TaskView[] }).tasks;
-  };
+  const listTasks = (): Promise<LauncherTask[]> => launcher.tasks(TOKEN);
   const taskById = async (taskId: string) => (await listTasks()).find((t) => t.taskId === taskId);
   const recording = (pid: number) =>
     waitFor(`worker ${pid} to record its env`, () => {
@@ -127,8 +62,8 @@ describe('local launcher, real process with a stand-in worker', () => {
 
   beforeAll(async () => {
     outDir = mkdtempSync(join(tmpdir(), 'local-launcher-'));
-    launcher = await startLauncher({
-      LOCAL_WORKER_COMMAND: FIXTURE_COMMAND,
+    launcher = await startLocalLauncher({
+      LOCAL_WORKER_COMMAND: RECORDING_WORKER_COMMAND,
       LOCAL_LAUNCHER_TOKEN: TOKEN,
       LOCAL_LAUNCHER_STOP_GRACE_MS: '500',
       FIXTURE_OUT_DIR: outDir,
@@ -137,7 +72,7 @@ describe('local launcher, real process with a stand-in worker', () => {
   });
 
   afterAll(async () => {
-    if (launcher) await stopLauncher(launcher);
+    if (launcher) await launcher.stop();
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
 
@@ -151,7 +86,8 @@ describe('local launcher, real process with a stand-in worker', () => {
     expect(recorded.env.WORKER_TOKEN).toBe('worker-token-a');
     expect(recorded.env.FIXTURE_OUT_DIR).toBe(outDir); // inherited from the launcher's own env
     expect(recorded.cwd).toBe(REPO_ROOT);
-    await waitFor('prefixed stdout', () => launcher.stdout().includes(`[${taskId}] recording worker ready for room room-a`));
+    const prefixed = `[${taskId}] recording worker ready for room room-a`;
+    await waitFor('prefixed stdout', () => launcher.stdout().includes(prefixed));
     await waitFor('prefixed stderr', () => launcher.stderr().includes(`[${taskId}] recording worker stderr line`));
   });
 
@@ -258,18 +194,18 @@ describe('local launcher, limits and failures', () => {
   const outDir = mkdtempSync(join(tmpdir(), 'local-launcher-limits-'));
   const started: RunningLauncher[] = [];
   const start = async (env: Record<string, string>) => {
-    const launcher = await startLauncher({ FIXTURE_OUT_DIR: outDir, LOCAL_LAUNCHER_STOP_GRACE_MS: '500', ...env });
+    const launcher = await startLocalLauncher({ FIXTURE_OUT_DIR: outDir, LOCAL_LAUNCHER_STOP_GRACE_MS: '500', ...env });
     started.push(launcher);
     return launcher;
   };
 
   afterAll(async () => {
-    await Promise.all(started.map(stopLauncher));
+    await Promise.all(started.map((launcher) => launcher.stop()));
     rmSync(outDir, { recursive: true, force: true });
   });
 
   it('answers 429 beyond LOCAL_LAUNCHER_MAX_TASKS, which the client treats as retryable', async () => {
-    const launcher = await start({ LOCAL_WORKER_COMMAND: FIXTURE_COMMAND, LOCAL_LAUNCHER_MAX_TASKS: '1' });
+    const launcher = await start({ LOCAL_WORKER_COMMAND: RECORDING_WORKER_COMMAND, LOCAL_LAUNCHER_MAX_TASKS: '1' });
     const client = createLocalLauncher({ url: launcher.url });
     await client.launch(request('room-h', 'key-h'));
     const error = await client.launch(request('room-i', 'key-i')).catch((e: unknown) => e);
@@ -284,7 +220,7 @@ describe('local launcher, limits and failures', () => {
     const { taskId } = await client.launch(request('room-j', 'key-j'));
     const task = await waitFor('the failed start to be recorded', async () => {
       const response = await fetch(`${launcher.url}/v1/tasks/${taskId}`);
-      const t = (await response.json()) as TaskView;
+      const t = (await response.json()) as LauncherTask;
       return t.state === 'exited' ? t : undefined;
     });
     expect(task).toMatchObject({ pid: null, exitCode: 127 });
@@ -308,11 +244,11 @@ describe('local launcher, limits and failures', () => {
   });
 
   it('stops its workers when it gets SIGTERM, then exits', async () => {
-    const launcher = await start({ LOCAL_WORKER_COMMAND: FIXTURE_COMMAND });
+    const launcher = await start({ LOCAL_WORKER_COMMAND: RECORDING_WORKER_COMMAND });
     const client = createLocalLauncher({ url: launcher.url });
     const tasks = [await client.launch(request('room-k', 'key-k')), await client.launch(request('room-l', 'key-l'))];
-    const listed = (await (await fetch(`${launcher.url}/v1/tasks`)).json()) as { tasks: TaskView[] };
-    const pids = tasks.map(({ taskId }) => listed.tasks.find((t) => t.taskId === taskId)?.pid);
+    const listed = await launcher.tasks();
+    const pids = tasks.map(({ taskId }) => listed.find((t) => t.taskId === taskId)?.pid);
     for (const pid of pids) {
       expect(pid).toBeTypeOf('number');
       await waitFor(`worker ${pid} to be up`, () => existsSync(join(outDir, `${pid}.json`)));

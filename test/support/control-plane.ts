@@ -1,9 +1,12 @@
 // A whole control plane for tests: real Redis behind the Upstash stand-in, a fake LiveKit RoomService, the real
 // local launcher process with a recording stand-in worker, and the functions bundle in workerd.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from '@upstash/redis';
+import { toFieldMap } from '../../functions/redis/hash.ts';
 import { startFunctions, testBindings, type FunctionsHandle } from './functions.ts';
 import { startFakeRoomService, type FakeRoomService } from './livekit.ts';
 import { RECORDING_WORKER_COMMAND, startLocalLauncher, type RunningLauncher } from './local-launcher.ts';
@@ -24,20 +27,72 @@ export interface ControlPlane {
 }
 
 export async function startControlPlane(overrides: Record<string, string> = {}): Promise<ControlPlane> {
-  const stack = await startUpstashStack();
-  const livekit = await startFakeRoomService();
   const workerOutDir = mkdtempSync(join(tmpdir(), 'voice-workers-'));
-  const launcher = await startLocalLauncher({
+  const launcher = await startLocalLauncher(recordingLauncherEnv(workerOutDir));
+  return { ...(await assemble(workerOutDir, launcher.url, overrides, () => launcher)), launcher };
+}
+
+/** A control plane whose launcher is not running yet: the functions point at a free port where nothing listens. */
+export interface ControlPlaneWithLauncherDown extends Omit<ControlPlane, 'launcher'> {
+  launcherPort: number;
+  /** The launcher once startLauncher() ran; undefined before. */
+  readonly launcher: RunningLauncher | undefined;
+  /** Starts the real local launcher on launcherPort (the one LOCAL_LAUNCHER_URL names). */
+  startLauncher(): Promise<RunningLauncher>;
+}
+
+export async function startControlPlaneWithLauncherDown(overrides: Record<string, string> = {}): Promise<ControlPlaneWithLauncherDown> {
+  const workerOutDir = mkdtempSync(join(tmpdir(), 'voice-workers-'));
+  const launcherPort = await freePort();
+  let launcher: RunningLauncher | undefined;
+  const base = await assemble(workerOutDir, `http://127.0.0.1:${launcherPort}`, overrides, () => launcher);
+  return {
+    ...base,
+    launcherPort,
+    get launcher() {
+      return launcher;
+    },
+    async startLauncher() {
+      launcher ??= await startLocalLauncher({ ...recordingLauncherEnv(workerOutDir), LOCAL_LAUNCHER_PORT: String(launcherPort) });
+      return launcher;
+    },
+  };
+}
+
+/** A port on 127.0.0.1 that was free a moment ago (nothing listens on it when this returns). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function recordingLauncherEnv(workerOutDir: string): Record<string, string> {
+  return {
     LOCAL_WORKER_COMMAND: RECORDING_WORKER_COMMAND,
     FIXTURE_OUT_DIR: workerOutDir,
     LOCAL_LAUNCHER_STOP_GRACE_MS: '1000',
-  });
+  };
+}
+
+async function assemble(
+  workerOutDir: string,
+  launcherUrl: string,
+  overrides: Record<string, string>,
+  currentLauncher: () => RunningLauncher | undefined,
+): Promise<Omit<ControlPlane, 'launcher'>> {
+  const stack = await startUpstashStack();
+  const livekit = await startFakeRoomService();
   const fn = await startFunctions(
     testBindings({
       UPSTASH_REDIS_REST_URL: stack.restUrl,
       UPSTASH_REDIS_REST_TOKEN: stack.token,
       LIVEKIT_URL: livekit.url.replace('http', 'ws'),
-      LOCAL_LAUNCHER_URL: launcher.url,
+      LOCAL_LAUNCHER_URL: launcherUrl,
       ...overrides,
     }),
   );
@@ -45,7 +100,6 @@ export async function startControlPlane(overrides: Record<string, string> = {}):
   return {
     stack,
     livekit,
-    launcher,
     fn,
     redis,
     workerOutDir,
@@ -56,7 +110,7 @@ export async function startControlPlane(overrides: Record<string, string> = {}):
     stoppedWorkerPids: () => readdirSync(workerOutDir).filter((f) => f.endsWith('.stopped')).map((f) => Number(f.split('.')[0])),
     async close() {
       await fn.dispose().catch(() => undefined);
-      await launcher.stop();
+      await currentLauncher()?.stop();
       await livekit.close();
       await stack.stop();
       rmSync(workerOutDir, { recursive: true, force: true });
@@ -70,4 +124,115 @@ export async function postWebhook(fn: FunctionsHandle, body: string, authorizati
     headers: { 'content-type': 'application/webhook+json', ...(authorization ? { authorization } : {}) },
     body,
   });
+}
+
+/** Another functions instance over the same Redis, LiveKit and launcher, with other bindings (e.g. METRICS_TOKEN). */
+export async function startSiblingFunctions(cp: ControlPlane, overrides: Record<string, string>): Promise<FunctionsHandle> {
+  return startFunctions(
+    testBindings({
+      UPSTASH_REDIS_REST_URL: cp.stack.restUrl,
+      UPSTASH_REDIS_REST_TOKEN: cp.stack.token,
+      LIVEKIT_URL: cp.livekit.url.replace('http', 'ws'),
+      LOCAL_LAUNCHER_URL: cp.launcher.url,
+      ...overrides,
+    }),
+  );
+}
+
+/** The session hash the functions stored, as raw fields; null when there is none. */
+export async function sessionFields(redis: Redis, sessionId: string): Promise<Record<string, string> | null> {
+  return toFieldMap(await redis.hgetall(`session:${sessionId}`));
+}
+
+/** The id of the session holding a room incarnation (webhookBody's default sid is `RM_<name>`). */
+export async function sessionIdOfRoom(redis: Redis, room: string, sid = `RM_${room}`): Promise<string | null> {
+  return (await redis.get<string>(`room:${sid}:session`)) ?? null;
+}
+
+/** What a media worker sends with the token it was launched with. */
+export async function postWorkerStatus(
+  fn: FunctionsHandle,
+  workerToken: string,
+  report: { status: string; reason?: string },
+): Promise<Response> {
+  return fn.fetch('/v1/worker/status', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${workerToken}` },
+    body: JSON.stringify(report),
+  });
+}
+
+/**
+ * The env a stand-in worker recorded, once its recording is complete; undefined before. The worker writes its
+ * recording while tests poll for it, so a file that does not parse yet counts as not written.
+ */
+export function recordedWorkerEnv(cp: Pick<ControlPlane, 'workerOutDir'>, pid: number | null): Record<string, string> | undefined {
+  if (pid === null) return undefined;
+  try {
+    return (JSON.parse(readFileSync(join(cp.workerOutDir, `${pid}.json`), 'utf8')) as { env: Record<string, string> }).env;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An HTTP pass-through that can hold requests, to put another event between a request and its answer. */
+export interface HoldingProxy {
+  url: string;
+  /** Where requests go; set it once the target is up. */
+  target: string;
+  /** While true, requests wait (bounded by close()) until release(). */
+  holding: boolean;
+  /** Requests waiting now. */
+  readonly held: number;
+  release(): void;
+  close(): Promise<void>;
+}
+
+export async function startHoldingProxy(target = ''): Promise<HoldingProxy> {
+  let waiting: (() => void)[] = [];
+  const state = { target, holding: false };
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      if (state.holding) await new Promise<void>((resume) => waiting.push(resume));
+      try {
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' && k !== 'host' && k !== 'content-length' ? [[k, v]] : [])),
+        );
+        const upstream = await fetch(`${state.target}${req.url ?? '/'}`, {
+          method: req.method ?? 'GET',
+          headers,
+          ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const body = Buffer.from(await upstream.arrayBuffer());
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
+        res.end(body);
+      } catch (err) {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`proxy: ${String(err)}`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const release = () => {
+    state.holding = false;
+    const resume = waiting;
+    waiting = [];
+    for (const r of resume) r();
+  };
+  return Object.defineProperties(state, {
+    url: { value: `http://127.0.0.1:${port}`, enumerable: true },
+    held: { get: () => waiting.length, enumerable: true },
+    release: { value: release },
+    close: {
+      value: async () => {
+        release();
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      },
+    },
+  }) as HoldingProxy;
 }

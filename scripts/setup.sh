@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian/Ubuntu machine: the system packages the stack and its tests run on, then the
+# npm packages (which bring Node 24 itself: npm scripts run node_modules/.bin/node).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=()
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+
+if ((${#packages[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${packages[*]} with apt-get"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+# onnxruntime-node (the worker's VAD) would download extras at install time; its CPU build ships in the package.
+export ONNXRUNTIME_NODE_INSTALL=skip
+npm ci --no-audit --no-fund
+echo "setup: done (node $(node_modules/.bin/node --version) from node_modules)"
