@@ -8,6 +8,7 @@ import { describeError, log } from './observability/log.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { providerRoutes } from './routes/providers.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 import { tokenRoutes } from './routes/token.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { workerRoutes } from './routes/worker.ts';
@@ -27,7 +28,8 @@ export function createApp(): Hono<AppEnv> {
     .route('/token', tokenRoutes)
     .route('/webhooks', webhookRoutes)
     .route('/worker', workerRoutes)
-    .route('/providers', providerRoutes);
+    .route('/providers', providerRoutes)
+    .route('/sessions', sessionRoutes);
 
   const app = new Hono<AppEnv>();
   app.use(async (c, next) => {

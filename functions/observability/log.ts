@@ -10,8 +10,11 @@ export function log(level: Level, event: string, fields: LogFields = {}): void {
   else console.log(line);
 }
 
+// @upstash/redis appends the whole failed command to its messages, arguments included (history text, tokens).
+const REDIS_COMMAND_ECHO = /,?\s*command was:[\s\S]*$/;
+
 /** A short, secret-free description of an unknown error for logs and status fields. */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
-  return String(err).slice(0, 300);
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.replace(REDIS_COMMAND_ECHO, '').slice(0, 300);
 }

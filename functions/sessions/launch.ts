@@ -6,7 +6,7 @@ import { LaunchError } from '../launchers/types.ts';
 import { countLater } from '../observability/counters.ts';
 import { describeError, log } from '../observability/log.ts';
 import type { SessionRecord } from './record.ts';
-import { updateSession } from './store.ts';
+import { markInactive, releaseRoom, updateSession } from './store.ts';
 import { mintWorkerToken } from './worker-token.ts';
 
 const ATTEMPT_TIMEOUT_MS = 10_000;
@@ -68,6 +68,20 @@ async function stopOrphan(deps: Deps, t: LaunchTarget, taskId: string): Promise<
 }
 
 /**
+ * No worker will come for this session: say why on the record, and free the room, so that the next caller's join
+ * opens a fresh session instead of finding the room taken until the claim expires.
+ */
+export async function giveUpLaunch(
+  deps: Deps,
+  t: Pick<LaunchTarget, 'sessionId' | 'roomKey'>,
+  fields: { launchAttempts?: number; lastLaunchError: string },
+): Promise<void> {
+  await updateSession(deps.redis, t.sessionId, { status: 'launch_failed', ...fields, updatedAtMs: deps.nowMs() }, deps.config.sessionTtlSeconds);
+  await markInactive(deps.redis, t.sessionId);
+  await releaseRoom(deps.redis, t.roomKey, t.sessionId);
+}
+
+/**
  * Launches with state in Redis. `attemptsSoFar` counts earlier attempts of this session (from the record), so the
  * total stays within LAUNCH_MAX_ATTEMPTS however often the cron resumes it.
  */
@@ -100,7 +114,7 @@ export async function launchWithRetry(deps: Deps, t: LaunchTarget, attemptsSoFar
       countLater(deps, 'worker_launches_total', { result: exhausted ? 'failed' : 'retry', launcher: deps.launcher.kind });
       log(exhausted ? 'error' : 'warn', 'worker_launch_failed', { sessionId: t.sessionId, room: t.room, attempts, retryable, reason });
       if (exhausted) {
-        await updateSession(redis, t.sessionId, { status: 'launch_failed', launchAttempts: attempts, lastLaunchError: reason, updatedAtMs: now }, ttl);
+        await giveUpLaunch(deps, t, { launchAttempts: attempts, lastLaunchError: reason });
         return 'launch_failed';
       }
       const last = i === budget - 1;

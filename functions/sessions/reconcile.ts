@@ -4,7 +4,7 @@ import type { Deps } from '../deps.ts';
 import { existingRoomNames } from '../livekit/rooms.ts';
 import { countLater } from '../observability/counters.ts';
 import { describeError, log } from '../observability/log.ts';
-import { launchWithRetry } from './launch.ts';
+import { giveUpLaunch, launchWithRetry } from './launch.ts';
 import { endSession } from './lifecycle.ts';
 import type { SessionRecord } from './record.ts';
 import { getSession, listActiveSessionIds, markInactive, updateSession } from './store.ts';
@@ -42,7 +42,7 @@ export function relaunchReason(s: SessionRecord, nowMs: number, deps: Pick<Deps,
 
 async function relaunch(deps: Deps, s: SessionRecord, reason: string): Promise<boolean> {
   if (s.launchAttempts >= deps.config.launch.maxAttempts) {
-    await updateSession(deps.redis, s.id, { status: 'launch_failed', lastLaunchError: `gave up after ${s.launchAttempts} attempts (${reason})`, updatedAtMs: deps.nowMs() }, deps.config.sessionTtlSeconds);
+    await giveUpLaunch(deps, { sessionId: s.id, roomKey: s.roomKey }, { lastLaunchError: `gave up after ${s.launchAttempts} attempts (${reason})` });
     return false;
   }
   // A retry of a launch that never produced a task keeps its idempotency key; replacing a worker that did start

@@ -256,11 +256,19 @@ describe('a launch that failed because the launcher was down', () => {
       expect(failed).toMatchObject({ status: 'launch_failed', launchAttempts: '4' });
       expect(failed.lastLaunchError).toMatch(/unreachable/);
 
-      // Bounded: later runs drop it from the index and try nothing more.
-      await cp.fn.scheduled(Number(fields.nextLaunchAtMs) + 60_000);
+      // Bounded: it leaves the index at once and later runs try nothing more.
       expect(await isActive(cp, sessionId)).toBe(false);
+      await cp.fn.scheduled(Number(fields.nextLaunchAtMs) + 60_000);
       expect(await fieldsOf(cp, sessionId)).toMatchObject({ status: 'launch_failed', launchAttempts: '4' });
       expect(cp.launcher).toBeUndefined();
+
+      // The room is free again: the next caller's join opens a fresh session instead of finding it taken.
+      expect(await cp.redis.get(`room:RM_${room}:session`)).toBeNull();
+      const body = webhookBody({ event: 'participant_joined', room: { name: room }, participant: { identity: 'second-caller' } });
+      const res = await postWebhook(cp.fn, body, await signWebhook(body));
+      const next = (await res.json()) as { action: string; sessionId: string };
+      expect(next.action).toBe('launching');
+      expect(next.sessionId).not.toBe(sessionId);
     });
   });
 });

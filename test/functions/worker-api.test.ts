@@ -147,3 +147,22 @@ describe('metrics into health scores', () => {
     expect((await cp.fn.fetch('/v1/providers')).status).toBe(401);
   });
 });
+
+describe('session state for operators', () => {
+  it('lists live sessions with their launch state and shows one by id', async () => {
+    const { sessionId } = await launch('visible-room');
+    const auth = { headers: { authorization: 'Bearer test-app-key-2' } };
+    expect((await cp.fn.fetch('/v1/sessions')).status).toBe(401);
+    const one = await waitFor('the launch to be recorded', async () => {
+      const res = await cp.fn.fetch(`/v1/sessions/${sessionId}`, auth);
+      const body = (await res.json()) as Record<string, unknown>;
+      return body.status === 'launched' ? body : undefined;
+    });
+    expect(one).toMatchObject({ id: sessionId, room: 'visible-room', launcher: 'local', launchAttempts: 1, launchGeneration: 1 });
+    expect(one.taskId).toEqual(expect.any(String));
+    expect(one).not.toHaveProperty('systemPrompt');
+    const list = (await (await cp.fn.fetch('/v1/sessions', auth)).json()) as { sessions: { id: string }[] };
+    expect(list.sessions.map((s) => s.id)).toContain(sessionId);
+    expect((await cp.fn.fetch('/v1/sessions/sess_nope', auth)).status).toBe(404);
+  });
+});
