@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { errors, Redis } from '@upstash/redis';
+import { Ratelimit } from '@upstash/ratelimit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort, startUpstashStack } from '../support/redis.ts';
 import type { UpstashStack } from '../support/redis.ts';
@@ -165,6 +166,26 @@ describe('Upstash REST stand-in through @upstash/redis', () => {
     // A fresh script is not cached: exec() meets NOSCRIPT from EVALSHA and falls back to EVAL.
     const fresh = redis.createScript(`return redis.call('GET', KEYS[1]) .. '${freshKey('salt')}'`);
     expect(String(await fresh.exec([key], []))).toMatch(/^6test:salt:/);
+  });
+
+  it('accepts Upstash-only shebang flags, as Upstash does, and still serves the script by its original SHA1', async () => {
+    const key = freshKey('flags');
+    const script = `#!lua flags=allow-key-locking,allow-oom\nreturn redis.call('INCR', KEYS[1])`;
+    const flagged = redis.createScript(script);
+    expect(await flagged.exec([key], [])).toBe(1);
+    // The second run goes by EVALSHA of the client's own digest of the unmodified script.
+    const second = await observeRequests(async () => {
+      expect(await flagged.exec([key], [])).toBe(2);
+    });
+    expect(second).toHaveLength(1);
+  });
+
+  it('lets @upstash/ratelimit (whose scripts carry such flags) actually limit', async () => {
+    const limiter = new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(3, '60 s'), prefix: freshKey('rl'), analytics: false });
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await limiter.limit('caller'));
+    expect(results.map((r) => r.success)).toEqual([true, true, true, false, false]);
+    expect(results.map((r) => r.reason)).not.toContain('timeout');
   });
 
   it('batches commands to /pipeline with auto-pipelining, to / without it, and echoes the sync token', async () => {

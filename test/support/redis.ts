@@ -1,9 +1,9 @@
-// Real redis-server processes for tests, and the Upstash REST stand-in in front of one. Every wait is bounded and
-// every process started here is stopped by stop(), or killed when the test process exits.
+// Real redis-server processes for tests, and the Upstash REST stand-in in front of one. Every wait is bounded; every
+// redis-server started here ends with stop(), or through its watchdog shell once the test process is gone.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,13 +68,14 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
-/** Spawns redis-server on a free (or the given) port with no persistence and waits until it answers PING. */
+/** Spawns redis-server on a free (or the given) port with no persistence and waits (bounded) until it answers. */
 export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServerHandle> {
   if (!existsSync(REDIS_SERVER_BIN)) {
     throw new Error(`redis-server not found at ${REDIS_SERVER_BIN}: apt-get install redis-server`);
   }
   const port = options.port ?? (await findFreePort());
-  const dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
+  // Real path: redis reports its working dir resolved, and that is how we recognise our own server.
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'redis-test-')));
   const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
   // Its own process group, so that one signal to the group reaches the watchdog shell and redis-server alike.
   const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'redis-watchdog', String(process.pid), REDIS_SERVER_BIN, ...args], {
@@ -114,7 +115,7 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
   };
 
   try {
-    await waitForPing(port, exited, () => output);
+    await waitUntilServing(port, dir, exited, () => output);
   } catch (error) {
     await stop();
     throw error;
@@ -160,21 +161,25 @@ export async function startUpstashStack(): Promise<UpstashStack> {
   };
 }
 
-async function waitForPing(port: number, exited: Promise<void>, output: () => string): Promise<void> {
+async function waitUntilServing(port: number, dir: string, exited: Promise<void>, output: () => string): Promise<void> {
   let hasExited = false;
   void exited.then(() => {
     hasExited = true;
   });
   const deadline = Date.now() + READY_BOUND_MS;
   while (Date.now() < deadline) {
-    if (hasExited) throw new Error(`redis-server exited before answering PING on port ${port}:\n${output()}`);
-    if (await answersPing(port)) return;
+    if (hasExited) throw new Error(`redis-server exited before serving on port ${port}:\n${output()}`);
+    if (await answersFromDir(port, dir)) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error(`redis-server did not answer PING on port ${port} within ${READY_BOUND_MS} ms:\n${output()}`);
+  throw new Error(`redis-server did not answer on port ${port} within ${READY_BOUND_MS} ms:\n${output()}`);
 }
 
-function answersPing(port: number): Promise<boolean> {
+/**
+ * True once the redis-server on `port` answers and is ours: its working dir is the temp dir we gave it (an older
+ * server still holding the port would answer PING just as well).
+ */
+function answersFromDir(port: number, dir: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: HOST, port });
     let reply = '';
@@ -184,10 +189,12 @@ function answersPing(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => finish(false));
     socket.once('error', () => finish(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('connect', () => socket.write('CONFIG GET dir\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString('utf8');
-      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+      // A full reply is an error line, or "*2" plus two bulk strings: five line ends.
+      const complete = reply.startsWith('-') ? reply.includes('\r\n') : reply.split('\r\n').length > 5;
+      if (complete) finish(reply.includes(`\r\n${dir}\r\n`));
     });
   });
 }

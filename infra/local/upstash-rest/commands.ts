@@ -1,4 +1,5 @@
 // Turns a request body into Redis commands, refusing what a shared, non-blocking REST connection cannot serve.
+import { adaptScriptCommand } from './script-flags.ts';
 
 /** A request the stand-in refuses before Redis sees it; `status` is the HTTP status to answer with. */
 export class RequestError extends Error {
@@ -49,7 +50,7 @@ export function parseCommand(value: unknown, where = 'command'): RedisCommand {
   // Upper case matters beyond matching the sets below: see the note in redis-gateway.ts.
   const command = { name: name.toUpperCase(), args };
   assertSupported(command, where);
-  return command;
+  return adaptScriptCommand(command);
 }
 
 /** A pipeline or transaction: a non-empty JSON array of commands. */
