@@ -1,5 +1,6 @@
 // Turns a LaunchRequest into the RunTask input ECS accepts, enforcing ECS's own limits here so a request that ECS
 // would reject fails fast, with a message that says which limit, before anything is sent.
+import type { EcsLauncherOptions } from './ecs.ts';
 import type { RunTaskCommandInput, Tag } from '@aws-sdk/client-ecs';
 import { LaunchError, type LaunchRequest } from './types.ts';
 
@@ -9,15 +10,10 @@ export const ECS_STARTED_BY_MAX_CHARS = 36;
 export const ECS_STOP_REASON_MAX_CHARS = 255;
 const ECS_TAG_VALUE_MAX_CHARS = 256;
 
-export interface RunTaskTarget {
-  cluster: string;
-  taskDefinition: string;
-  containerName: string;
-  subnets: string[];
-  securityGroups: string[];
-  assignPublicIp: boolean;
-  placement: 'FARGATE' | { capacityProvider: string };
-}
+export type RunTaskTarget = Pick<
+  EcsLauncherOptions,
+  'cluster' | 'taskDefinition' | 'containerName' | 'subnets' | 'securityGroups' | 'assignPublicIp'
+> & { placement: 'FARGATE' | { capacityProvider: string } };
 
 export async function buildRunTaskInput(
   target: RunTaskTarget,

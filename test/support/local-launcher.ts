@@ -1,6 +1,7 @@
 // The local launcher (infra/local/launcher) as a real process for tests, on a free port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import type { TaskView } from '../../infra/local/launcher/tasks.ts';
 import { waitFor } from './wait.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -8,17 +9,8 @@ const LAUNCHER_MAIN = join(REPO_ROOT, 'infra/local/launcher/main.ts');
 /** A stand-in worker that records its env to $FIXTURE_OUT_DIR and waits for SIGTERM. */
 export const RECORDING_WORKER_COMMAND = 'node test/fixtures/recording-worker.ts';
 
-export interface LauncherTask {
-  taskId: string;
-  room: string;
-  sessionId: string;
-  pid: number | null;
-  state: 'running' | 'exited';
-  exitCode: number | null;
-  exitSignal: string | null;
-  error?: string;
-  startedAtMs: number;
-}
+/** What GET /v1/tasks lists: the launcher's own view type. */
+export type LauncherTask = TaskView;
 
 export interface RunningLauncher {
   url: string;
