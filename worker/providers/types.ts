@@ -1,0 +1,96 @@
+// What every provider adapter implements: one small interface per modality, streams of typed parts in, typed
+// errors out (see ../pipeline/errors.ts). Adapters are thin: build the SDK client with its retries off, map the
+// vendor's stream to these types, classify the vendor's errors. Vendor quirks stay inside the adapter.
+import type { Modality } from '../../functions/contract.ts';
+
+/** 16-bit PCM mono with its sample rate beside it. */
+export interface PcmChunk {
+  pcm: Int16Array;
+  sampleRate: number;
+}
+
+export interface ProviderBase {
+  readonly modality: Modality;
+  /** The provider's name in chains and metrics, e.g. 'deepgram'. */
+  readonly name: string;
+}
+
+// ── Speech to text ────────────────────────────────────────────────────────────────────────────────────────────
+export type SttEvent =
+  | { type: 'speech_started' }
+  | { type: 'interim'; text: string }
+  /** A settled piece of the utterance. `speechFinal`: the provider's own endpointing thinks the speaker is done. */
+  | { type: 'final'; text: string; speechFinal: boolean }
+  | { type: 'utterance_end' };
+
+export interface SttRequest {
+  /** The utterance's audio: ends when the turn detector decides the caller has finished. */
+  audio: AsyncIterable<Int16Array>;
+  sampleRate: number;
+  language?: string;
+}
+
+export interface SttProvider extends ProviderBase {
+  readonly modality: 'stt';
+  /** True when results arrive while the caller speaks (Deepgram); false when only after the audio ends (Whisper). */
+  readonly streaming: boolean;
+  /**
+   * Transcribes one utterance. The stream must end only after the provider has delivered everything for the audio
+   * it received (for Deepgram: the `from_finalize` results after Finalize); an early end must throw a truncated error.
+   */
+  transcribe(request: SttRequest, signal: AbortSignal): AsyncIterable<SttEvent>;
+  /** Releases sockets kept between utterances. */
+  close?(): Promise<void>;
+}
+
+// ── Language model ────────────────────────────────────────────────────────────────────────────────────────────
+export interface ChatMessage {
+  role: 'user' | 'assistant';
+  text: string;
+}
+
+export interface LlmRequest {
+  system: string;
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  /**
+   * Text of this answer already delivered (by another provider that failed mid-stream). The adapter makes the model
+   * continue it without repeating it: assistant prefill where the vendor supports it, an explicit instruction where not.
+   */
+  continueFrom?: string;
+}
+
+export interface LlmUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+}
+
+export type LlmEvent =
+  | { type: 'text'; text: string }
+  /** Always last; a stream without it was cut off and must throw a truncated error instead. */
+  | { type: 'end'; finishReason: string; usage?: LlmUsage };
+
+export interface LlmProvider extends ProviderBase {
+  readonly modality: 'llm';
+  readonly model: string;
+  stream(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent>;
+}
+
+// ── Text to speech ────────────────────────────────────────────────────────────────────────────────────────────
+export interface TtsRequest {
+  text: string;
+  /** Text spoken just before (helps prosody where the vendor supports it). */
+  previousText?: string;
+}
+
+export interface TtsProvider extends ProviderBase {
+  readonly modality: 'tts';
+  /** Rate of every chunk this provider yields. */
+  readonly sampleRate: number;
+  /** PCM for the text; must end only when the vendor signalled the end (a cut stream throws a truncated error). */
+  synthesize(request: TtsRequest, signal: AbortSignal): AsyncIterable<Int16Array>;
+  close?(): Promise<void>;
+}
+
+export type AnyProvider = SttProvider | LlmProvider | TtsProvider;
