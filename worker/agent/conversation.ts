@@ -1,0 +1,223 @@
+// The conversation engine: caller audio in, through VAD and turn detection to STT; finished turns to the answer
+// pipeline; barge-in when the caller talks over the agent long enough; greeting and idle prompt.
+import type { TurnTiming } from '../../functions/contract.ts';
+import { ChainExhaustedError } from '../pipeline/errors.ts';
+import { transcribeUtterance } from '../pipeline/stt-chain.ts';
+import type { Transport } from '../transport/types.ts';
+import { AsyncQueue } from './async-queue.ts';
+import { ConversationHistory } from './history.ts';
+import { StateMachine, type ConversationState } from './state-machine.ts';
+import { TurnRunner } from './turns.ts';
+import type { ConversationOptions, VoiceActivity } from './types.ts';
+
+interface Utterance {
+  id: number;
+  audio: AsyncQueue<Int16Array>;
+  startedAtMs: number;
+  speechMs: number;
+  /** Began while the agent was thinking or speaking: a backchannel unless it grows into a barge-in. */
+  overAgent: boolean;
+  bargedIn: boolean;
+  finals: string[];
+  transcript: Promise<{ text: string; provider?: string; failovers: number; error?: unknown }>;
+  speechEndedAtMs?: number;
+  audioEndedAtMs?: number;
+}
+
+const PRE_ROLL_MS = 300;
+
+export class Conversation {
+  readonly state: StateMachine;
+  readonly history: ConversationHistory;
+  readonly #o: ConversationOptions;
+  readonly #t: Transport;
+  readonly #vad: VoiceActivity;
+  readonly #turns: TurnRunner;
+  readonly #preRoll: Int16Array[] = [];
+  #utterance: Utterance | undefined;
+  #utteranceCount = 0;
+  #greeted = false;
+  #idleTimer: { cancel(): void } | undefined;
+  #idlePrompted = false;
+  #lastActivityMs: number;
+  readonly #pending = new Set<Promise<unknown>>();
+
+  constructor(options: ConversationOptions, vad: VoiceActivity) {
+    this.#o = options;
+    this.#t = options.transport;
+    this.#vad = vad;
+    this.state = new StateMachine(() => this.#t.now());
+    this.history = new ConversationHistory(options.historyMax, options.initialHistory ?? []);
+    this.#turns = new TurnRunner(options, this.state, this.history);
+    this.#lastActivityMs = this.#t.now();
+    this.state.onTransition((tr) => {
+      void this.#t.setAgentState(agentStateOf(tr.to)).catch(() => undefined);
+      if (tr.to === 'listening') this.#armIdlePrompt();
+    });
+    this.#t.on('callerJoined', () => this.#greet());
+  }
+
+  /** Ms since the caller or the agent last said anything: the worker's idle timeout reads it. */
+  idleForMs(): number {
+    return this.#t.now() - this.#lastActivityMs;
+  }
+
+  /** True when nothing is being said, heard or prepared. */
+  isQuiet(): boolean {
+    return this.state.state === 'listening' && !this.#utterance && !this.#turns.busy && this.#t.output.queuedMs() === 0 && this.#pending.size === 0;
+  }
+
+  /** Consumes the caller's audio until it ends (the track or file ended, or the signal fired). */
+  async run(signal: AbortSignal): Promise<void> {
+    this.state.to('listening', 'started');
+    for await (const frame of this.#t.input) {
+      if (signal.aborted) break;
+      this.#onFrame(frame);
+    }
+    if (this.#utterance) this.#endUtterance();
+    await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Finish or cut what is in flight within `boundMs`, for shutdown. */
+  async stop(boundMs: number): Promise<void> {
+    this.#idleTimer?.cancel();
+    const settled = Promise.allSettled([...this.#pending, this.#turns.idle()]);
+    const bound = new Promise((r) => setTimeout(r, boundMs));
+    await Promise.race([settled, bound]);
+    this.#turns.interruptAll('shutdown');
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  #onFrame(frame: Int16Array): void {
+    const frameMs = (frame.length / this.#t.inputSampleRate) * 1000;
+    this.#preRoll.push(frame);
+    while (this.#preRoll.length * frameMs > PRE_ROLL_MS) this.#preRoll.shift();
+    const u = this.#utterance;
+    if (u) {
+      u.audio.push(frame);
+      u.speechMs += frameMs;
+    }
+    for (const ev of this.#vad.push(frame)) {
+      if (ev.type === 'speech_start') this.#startUtterance();
+      else if (ev.type === 'speech_end') this.#endUtterance();
+    }
+    const current = this.#utterance;
+    if (current?.overAgent && !current.bargedIn && current.speechMs >= this.#o.bargeInMinMs && this.#turns.busy) {
+      current.bargedIn = true;
+      this.#turns.interruptAll('barge-in');
+    }
+  }
+
+  #startUtterance(): void {
+    this.#lastActivityMs = this.#t.now();
+    this.#idleTimer?.cancel();
+    this.#idlePrompted = false;
+    const busy = this.#turns.busy;
+    const audio = new AsyncQueue<Int16Array>();
+    for (const f of this.#preRoll) audio.push(f);
+    const id = ++this.#utteranceCount;
+    const u: Utterance = {
+      id,
+      audio,
+      startedAtMs: this.#t.now(),
+      speechMs: this.#preRoll.reduce((ms, f) => ms + (f.length / this.#t.inputSampleRate) * 1000, 0),
+      overAgent: busy,
+      bargedIn: false,
+      finals: [],
+      transcript: Promise.resolve({ text: '', failovers: 0 }),
+    };
+    u.transcript = this.#track(this.#transcribe(u));
+    this.#utterance = u;
+  }
+
+  async #transcribe(u: Utterance): Promise<{ text: string; provider?: string; failovers: number; error?: unknown }> {
+    let provider: string | undefined;
+    let failovers = 0;
+    let interim = '';
+    const segmentId = `user-${u.id}`;
+    try {
+      for await (const ev of transcribeUtterance({ ...this.#o.stt, onOutcome: (o) => this.#o.report.record(o) }, u.audio, this.#t.inputSampleRate, new AbortController().signal)) {
+        if (ev.type === 'restart') {
+          failovers++;
+          u.finals = [];
+          continue;
+        }
+        provider = ev.provider;
+        if (ev.type === 'interim') interim = ev.text;
+        if (ev.type === 'final' && ev.text.trim()) u.finals.push(ev.text.trim());
+        if (ev.type === 'interim' || ev.type === 'final') {
+          const text = [...u.finals, ev.type === 'interim' ? interim : ''].join(' ').trim();
+          if (text) void this.#t.publishTranscription({ speaker: 'user', text, final: false, segmentId }).catch(() => undefined);
+        }
+        // The provider's own endpointing ends the turn early once the VAD also hears silence.
+        if (((ev.type === 'final' && ev.speechFinal) || ev.type === 'utterance_end') && this.#utterance === u && this.#vad.trailingSilenceMs >= this.#o.earlyEndSilenceMs) {
+          this.#endUtterance();
+        }
+      }
+      return { text: u.finals.join(' ').trim(), ...(provider ? { provider } : {}), failovers };
+    } catch (error) {
+      return { text: u.finals.join(' ').trim(), failovers, error };
+    }
+  }
+
+  #endUtterance(): void {
+    const u = this.#utterance;
+    if (!u) return;
+    this.#utterance = undefined;
+    const now = this.#t.now();
+    u.audioEndedAtMs = now;
+    u.speechEndedAtMs = now - Math.min(this.#vad.trailingSilenceMs, now - u.startedAtMs);
+    u.audio.end();
+    this.#lastActivityMs = now;
+    void this.#track(this.#finishTurn(u));
+  }
+
+  async #finishTurn(u: Utterance): Promise<void> {
+    const t = await u.transcript;
+    const finalAtMs = this.#t.now();
+    if (t.error instanceof ChainExhaustedError) {
+      this.#o.log.warn({ event: 'stt_chain_exhausted', failures: t.error.failures.length }, 'no speech-to-text provider answered');
+      if (!t.text) {
+        await this.#turns.apologize();
+        return;
+      }
+    }
+    // Talking over the agent briefly (a backchannel, a cough) is not a turn.
+    if (u.overAgent && !u.bargedIn) return;
+    if (!t.text) return;
+    void this.#t.publishTranscription({ speaker: 'user', text: t.text, final: true, segmentId: `user-${u.id}` }).catch(() => undefined);
+    const timing: Partial<TurnTiming> = {
+      endOfUtteranceDelayMs: Math.max(0, finalAtMs - (u.speechEndedAtMs ?? finalAtMs)),
+      sttFinalLatencyMs: Math.max(0, finalAtMs - (u.audioEndedAtMs ?? finalAtMs)),
+      ...(t.provider ? { providers: { stt: t.provider } } : {}),
+    };
+    await this.#turns.answer(t.text, u.speechEndedAtMs ?? finalAtMs, timing, t.failovers);
+    this.#lastActivityMs = this.#t.now();
+  }
+
+  #greet(): void {
+    if (this.#greeted) return;
+    this.#greeted = true;
+    const greeting = this.#o.greeting;
+    if (greeting) void this.#track(this.#turns.say(greeting, 'greeting'));
+  }
+
+  #armIdlePrompt(): void {
+    this.#idleTimer?.cancel();
+    if (!this.#o.idlePromptMs || this.#idlePrompted) return;
+    this.#idleTimer = this.#t.setTimer(this.#o.idlePromptMs, () => {
+      if (!this.isQuiet() || this.idleForMs() < this.#o.idlePromptMs) return;
+      this.#idlePrompted = true;
+      void this.#track(this.#turns.say(this.#o.idlePromptText, 'idle_prompt'));
+    });
+  }
+}
+
+function agentStateOf(state: ConversationState): 'initializing' | 'listening' | 'thinking' | 'speaking' {
+  return state === 'idle' ? 'initializing' : state;
+}

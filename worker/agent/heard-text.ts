@@ -1,0 +1,54 @@
+// What the caller actually heard of an answer: each spoken chunk occupies a span of the output timeline, so when
+// playback is cut at some played position, the chunks before it were heard whole and the one in progress in part
+// (estimated in proportion, keeping only the words wholly covered).
+
+interface Span {
+  index: number;
+  text: string;
+  startMs: number;
+  endMs: number;
+}
+
+export class SpokenTimeline {
+  readonly #spans: Span[] = [];
+  #endMs: number;
+
+  /** `startMs`: the sink's written position (played + queued) when this answer's first audio goes in. */
+  constructor(startMs: number) {
+    this.#endMs = startMs;
+  }
+
+  /** Audio of `ms` for `text` was queued; consecutive audio of the same chunk extends its span. */
+  add(text: string, ms: number, chunkIndex: number): void {
+    const last = this.#spans[this.#spans.length - 1];
+    if (last && last.index === chunkIndex) last.endMs += ms;
+    else this.#spans.push({ index: chunkIndex, text, startMs: this.#endMs, endMs: this.#endMs + ms });
+    this.#endMs += ms;
+  }
+
+  get endMs(): number {
+    return this.#endMs;
+  }
+
+  fullText(): string {
+    return this.#spans.map((s) => s.text).join(' ');
+  }
+
+  heardText(playedMs: number): string {
+    const words: string[] = [];
+    for (const span of this.#spans) {
+      if (playedMs >= span.endMs) {
+        words.push(span.text);
+        continue;
+      }
+      if (playedMs > span.startMs) {
+        const share = (playedMs - span.startMs) / (span.endMs - span.startMs);
+        const spanWords = span.text.split(/\s+/).filter(Boolean);
+        const heard = Math.floor(spanWords.length * share);
+        if (heard > 0) words.push(spanWords.slice(0, heard).join(' '));
+      }
+      break;
+    }
+    return words.join(' ').trim();
+  }
+}

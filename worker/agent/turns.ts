@@ -1,0 +1,175 @@
+// Running the agent's side of each turn, one at a time: an LLM answer or a fixed line (greeting, idle prompt,
+// apology), played out to the end or cut by barge-in, then written to history as what the caller actually heard.
+import type { TurnTiming } from '../../functions/contract.ts';
+import { ChainExhaustedError } from '../pipeline/errors.ts';
+import { speakAnswer, type AnswerDeps } from './answer.ts';
+import { SpokenTimeline } from './heard-text.ts';
+import type { ConversationHistory } from './history.ts';
+import type { StateMachine } from './state-machine.ts';
+import type { ConversationOptions } from './types.ts';
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+  /** Played position of the output when the caller cut in. */
+  cutAtPlayedMs?: number;
+}
+
+export class TurnRunner {
+  readonly #o: ConversationOptions;
+  readonly #state: StateMachine;
+  readonly #history: ConversationHistory;
+  #current: Running | undefined;
+  #turn = 0;
+
+  constructor(options: ConversationOptions, state: StateMachine, history: ConversationHistory) {
+    this.#o = options;
+    this.#state = state;
+    this.#history = history;
+  }
+
+  /** The agent is thinking or speaking (including audio still playing out). */
+  get busy(): boolean {
+    return this.#current !== undefined;
+  }
+
+  async idle(): Promise<void> {
+    await this.#current?.done;
+  }
+
+  /** Barge-in or shutdown: stop playback at once and cancel the LLM and TTS work in flight. */
+  interruptAll(reason: string): void {
+    const c = this.#current;
+    if (!c || c.controller.signal.aborted) return;
+    c.cutAtPlayedMs = this.#o.transport.output.playedMs();
+    this.#o.transport.output.clear();
+    c.controller.abort(new Error(reason));
+    this.#state.to('listening', reason);
+    this.#o.log.info({ event: 'interrupted', reason }, 'agent interrupted');
+  }
+
+  async answer(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number): Promise<void> {
+    await this.#current?.done;
+    const turn = ++this.#turn;
+    const user = { role: 'user' as const, text: userText, atMs: Date.now() };
+    this.#history.add(user);
+    this.#o.report.appendHistory([user]);
+    await this.#run(async (running) => {
+      this.#state.to('thinking', 'end of turn');
+      const result = await speakAnswer(this.#deps(), { system: this.#o.systemPrompt, messages: this.#history.forModel() }, `agent-${turn}`, running.controller.signal);
+      const interrupted = running.cutAtPlayedMs !== undefined;
+      if (!interrupted) await this.#drain(running.controller.signal);
+      const text = interrupted ? result.timeline.heardText(running.cutAtPlayedMs!) : result.text;
+      this.#remember(text, interrupted);
+      this.#o.report.recordTurn({
+        turn,
+        ...timing,
+        ...(result.llmTtftMs !== undefined ? { llmTtftMs: result.llmTtftMs } : {}),
+        ...(result.ttsTtfbMs !== undefined ? { ttsTtfbMs: result.ttsTtfbMs } : {}),
+        ...(result.firstAudioAtMs !== undefined ? { endToEndMs: Math.max(0, result.firstAudioAtMs - speechEndedAtMs) } : {}),
+        providers: { ...timing.providers, ...result.providers },
+        failovers: sttFailovers + result.failovers,
+        interrupted,
+      });
+      return result.exhausted;
+    });
+  }
+
+  /** A fixed line through TTS only: the greeting, the idle prompt, the apology. */
+  async say(text: string, kind: string): Promise<void> {
+    await this.#current?.done;
+    await this.#run(async (running) => {
+      const timeline = await this.#speakFixed(text, kind, running.controller.signal);
+      const interrupted = running.cutAtPlayedMs !== undefined;
+      if (!interrupted) await this.#drain(running.controller.signal);
+      this.#remember(interrupted ? timeline.heardText(running.cutAtPlayedMs!) : text, interrupted);
+      return undefined;
+    });
+  }
+
+  /** Every provider of a chain failed: tell the caller briefly, through whatever TTS still works, and keep listening. */
+  async apologize(): Promise<void> {
+    await this.say(this.#o.apologyText, 'apology');
+  }
+
+  async #run(work: (running: Running) => Promise<ChainExhaustedError | undefined>): Promise<void> {
+    let finish: () => void = () => undefined;
+    const running: Running = { controller: new AbortController(), done: new Promise((r) => (finish = r)) };
+    this.#current = running;
+    let exhausted: ChainExhaustedError | undefined;
+    try {
+      exhausted = await work(running);
+    } catch (err) {
+      if (!running.controller.signal.aborted) {
+        this.#o.log.error({ event: 'turn_failed', reason: err instanceof Error ? err.message : String(err) }, 'turn failed');
+      }
+    } finally {
+      this.#current = undefined;
+      if (this.#state.state !== 'listening') this.#state.to('listening', 'turn over');
+      finish();
+    }
+    if (exhausted) {
+      this.#o.log.warn({ event: 'chain_exhausted', modality: exhausted.modality }, 'every provider of a chain failed');
+      // An exhausted TTS chain can't apologise either; the breakers let it try again next turn.
+      if (exhausted.modality !== 'tts') await this.apologize();
+    }
+  }
+
+  #deps(): AnswerDeps {
+    return {
+      llm: this.#o.llm,
+      tts: this.#o.tts,
+      sink: this.#o.transport.output,
+      now: () => this.#o.transport.now(),
+      resampler: this.#o.resampler,
+      onOutcome: (o) => this.#o.report.record(o),
+      publish: (t) => void this.#o.transport.publishTranscription(t).catch(() => undefined),
+      onFirstAudio: () => this.#state.to('speaking', 'first audio'),
+    };
+  }
+
+  async #speakFixed(text: string, kind: string, signal: AbortSignal): Promise<SpokenTimeline> {
+    const sink = this.#o.transport.output;
+    const timeline = new SpokenTimeline(sink.playedMs() + sink.queuedMs());
+    const resamplers = new Map<number, ReturnType<ConversationOptions['resampler']>>();
+    let first = true;
+    try {
+      for await (const ev of this.#o.tts.speak(text, signal)) {
+        if (ev.type !== 'audio' || signal.aborted) continue;
+        let pcm = ev.pcm;
+        if (ev.sampleRate !== sink.sampleRate) {
+          let r = resamplers.get(ev.sampleRate);
+          if (!r) resamplers.set(ev.sampleRate, (r = this.#o.resampler(ev.sampleRate, sink.sampleRate)));
+          pcm = r.process(pcm);
+        }
+        sink.write(pcm);
+        timeline.add(text, (pcm.length / sink.sampleRate) * 1000, 0);
+        if (first) {
+          first = false;
+          this.#state.to('speaking', kind);
+          void this.#o.transport.publishTranscription({ speaker: 'agent', text, final: true, segmentId: `${kind}-${Date.now()}` }).catch(() => undefined);
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) this.#o.log.warn({ event: 'fixed_line_failed', kind, reason: err instanceof Error ? err.message : String(err) }, 'could not say a fixed line');
+    }
+    return timeline;
+  }
+
+  async #drain(signal: AbortSignal): Promise<void> {
+    const sink = this.#o.transport.output;
+    while (!signal.aborted && sink.queuedMs() > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.#o.transport.setTimer(Math.min(100, Math.max(10, sink.queuedMs())), resolve);
+        signal.addEventListener('abort', () => (timer.cancel(), resolve()), { once: true });
+      });
+    }
+  }
+
+  #remember(text: string, interrupted: boolean): void {
+    if (!text.trim()) return;
+    const message = { role: 'assistant' as const, text, ...(interrupted ? { interrupted: true } : {}), atMs: Date.now() };
+    this.#history.add(message);
+    this.#o.report.appendHistory([message]);
+  }
+}

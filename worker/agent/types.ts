@@ -1,0 +1,53 @@
+// What the conversation engine is built from: a transport, the three chains, a VAD, a reporter, and its settings.
+import type { HistoryMessage, ProviderOutcome, TurnTiming } from '../../functions/contract.ts';
+import type { LlmChainOptions } from '../pipeline/llm-chain.ts';
+import type { SttChainOptions } from '../pipeline/stt-chain.ts';
+import type { TtsChain } from '../pipeline/tts-chain.ts';
+import type { Transport } from '../transport/types.ts';
+import type { Resampler } from './answer.ts';
+
+export type VadEvent = { type: 'speech_start' } | { type: 'speech_end' };
+
+/** Voice activity over the caller's 16 kHz frames, with hysteresis and minimum speech/silence durations inside. */
+export interface VoiceActivity {
+  push(frame: Int16Array): VadEvent[];
+  /** Ms of non-speech at the end of what was pushed (0 while speech goes on). */
+  readonly trailingSilenceMs: number;
+}
+
+/** Where outcomes, turn timings and history go (the control plane in a launched worker; a file in the console). */
+export interface ReportSink {
+  record(outcome: ProviderOutcome): void;
+  recordTurn(timing: TurnTiming): void;
+  appendHistory(messages: HistoryMessage[]): void;
+}
+
+export interface AgentLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface ConversationOptions {
+  transport: Transport;
+  stt: Omit<SttChainOptions, 'onOutcome'>;
+  llm: Omit<LlmChainOptions, 'onOutcome'>;
+  tts: TtsChain;
+  resampler(fromRate: number, toRate: number): Resampler;
+  report: ReportSink;
+  log: AgentLogger;
+  systemPrompt: string;
+  /** Said when the caller arrives; empty or undefined means no greeting. */
+  greeting?: string;
+  historyMax: number;
+  initialHistory?: HistoryMessage[];
+  /** Caller speech over the agent at least this long interrupts it; shorter is a backchannel. */
+  bargeInMinMs: number;
+  /** With the STT's own endpointing (speech_final), this much VAD silence already ends the turn. */
+  earlyEndSilenceMs: number;
+  /** Silence before the agent checks in once (0 = never). */
+  idlePromptMs: number;
+  idlePromptText: string;
+  apologyText: string;
+}
