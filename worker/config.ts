@@ -1,0 +1,74 @@
+// The worker's settings, parsed once at start: a bad or missing value stops the start with a message naming it.
+// Provider keys, hosts and models are read by worker/providers/registry.ts.
+import { z } from 'zod';
+
+const ms = (fallback: number, max = 86_400_000) => z.coerce.number().int().min(0).max(max).default(fallback);
+
+const providerList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const schema = z.object({
+  STT_PROVIDERS: providerList('deepgram,openai'),
+  LLM_PROVIDERS: providerList('openai,anthropic,groq'),
+  TTS_PROVIDERS: providerList('elevenlabs,openai'),
+  SYSTEM_PROMPT: z.string().default('You are a friendly, concise voice assistant. Answer in one to three short spoken sentences.'),
+  // An empty GREETING means no greeting: kept as the empty string, not replaced by the default.
+  GREETING: z.string().default('Hello! How can I help you today?'),
+  LANGUAGE: z.string().min(2).max(16).default('en'),
+  HISTORY_MAX_MESSAGES: z.coerce.number().int().min(1).max(500).default(20),
+  BARGE_IN_MIN_MS: ms(400, 10_000),
+  END_OF_TURN_SILENCE_MS: ms(500, 5_000),
+  EARLY_END_SILENCE_MS: ms(200, 5_000),
+  IDLE_PROMPT_MS: ms(20_000),
+  IDLE_PROMPT_TEXT: z.string().min(1).default('Are you still there?'),
+  APOLOGY_TEXT: z.string().min(1).default("Sorry, I'm having trouble right now. Could you say that again?"),
+  LLM_HEDGE_AFTER_MS: z.coerce.number().int().min(1).max(60_000).optional(),
+  TTS_STICKY_FAILOVER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const launchedSchema = z.object({
+  ROOM: z.string().min(1).max(128),
+  SESSION_ID: z.string().min(1).max(128),
+  FUNCTIONS_URL: z.url({ protocol: /^https?$/ }),
+  WORKER_TOKEN: z.string().min(16),
+  LIVEKIT_URL: z.url({ protocol: /^(wss?|https?)$/ }),
+  LIVEKIT_API_KEY: z.string().min(1),
+  LIVEKIT_API_SECRET: z.string().min(1),
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
+  IDLE_TIMEOUT_MS: ms(300_000),
+  MAX_SESSION_MS: ms(3_600_000),
+  EMPTY_ROOM_GRACE_MS: ms(15_000),
+  SHUTDOWN_BOUND_MS: ms(5_000, 60_000),
+});
+
+export type AgentConfig = z.infer<typeof schema>;
+export type LaunchedConfig = z.infer<typeof launchedSchema>;
+
+export class WorkerConfigError extends Error {
+  constructor(issues: { variable: string; message: string }[]) {
+    super(`invalid worker configuration: ${issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}`);
+    this.name = 'WorkerConfigError';
+  }
+}
+
+function parse<S extends z.ZodType>(s: S, env: Record<string, string | undefined>): z.infer<S> {
+  const result = s.safeParse(env);
+  if (!result.success) {
+    throw new WorkerConfigError(result.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(env)'), message: i.message })));
+  }
+  return result.data;
+}
+
+/** Conversation settings shared by the launched worker and the console. */
+export function parseAgentConfig(env: Record<string, string | undefined>): AgentConfig {
+  return parse(schema, env);
+}
+
+/** What a worker launched for a room needs on top (room, session, control plane, LiveKit, lifetimes). */
+export function parseLaunchedConfig(env: Record<string, string | undefined>): LaunchedConfig {
+  return parse(launchedSchema, env);
+}
