@@ -85,8 +85,9 @@ export const workerMetricsSchema = z.object({
   turns: z.array(turnTimingSchema).max(200).default([]),
   /** Records the worker had to drop because its buffer was full: counted, not hidden. */
   droppedRecords: z.number().int().nonnegative().default(0),
+  /** The worker process's total CPU time and memory: not a per-request duration, so not capped like one. */
   process: z
-    .object({ cpuMs: nonNegativeMs.optional(), rssBytes: z.number().nonnegative().optional() })
+    .object({ cpuMs: z.number().finite().nonnegative().optional(), rssBytes: z.number().nonnegative().optional() })
     .optional(),
 });
 export type WorkerMetrics = z.infer<typeof workerMetricsSchema>;

@@ -16,6 +16,8 @@ function wranglerSettings(): WranglerToml {
 }
 
 export interface FunctionsHandle {
+  /** Where workerd listens on 127.0.0.1 (no trailing slash), for HTTP clients that need a real URL, such as the worker's. */
+  url: string;
   fetch(pathAndQuery: string, init?: RequestInit): Promise<Response>;
   /** Runs the cron handler as if it fired at `atMs`. */
   scheduled(atMs?: number): Promise<void>;
@@ -30,9 +32,13 @@ export async function startFunctions(bindings: Record<string, string>): Promise<
     compatibilityDate: settings.compatibility_date,
     compatibilityFlags: settings.compatibility_flags ?? [],
     bindings,
+    // Explicit loopback and a free port: `ready` then gives the address real HTTP clients can reach.
+    host: '127.0.0.1',
+    port: 0,
   });
-  await mf.ready;
+  const url = (await mf.ready).origin;
   return {
+    url,
     async fetch(pathAndQuery, init) {
       // Miniflare's fetch types are undici's; a plain RequestInit is what callers have.
       const res = await mf.dispatchFetch(`http://functions.test${pathAndQuery}`, init as never);
