@@ -2,7 +2,7 @@
 // what is Anthropic's own (max_tokens always sent, system as a field, prefill, stop reasons, typed error events).
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { classifyApiError } from '../../../worker/providers/llm/api-errors.ts';
+import { classifyApiError } from '../../../worker/providers/api-errors.ts';
 import { DEFAULT_ANTHROPIC_MAX_TOKENS, createAnthropicLlm } from '../../../worker/providers/llm/anthropic.ts';
 import { startFakeAnthropic } from '../../fakes/anthropic.ts';
 import { API_KEY, REQUEST, collect, describeLlmContract } from './llm-contract.ts';

@@ -120,11 +120,16 @@ describe('createOpenAiStt', () => {
     expect((await transcribe(provider({ timeoutMs: 200 }), tone(300))).error).toMatchObject({ errorClass: 'timeout' });
   });
 
-  it('a body stalled after the headers is not cut by the SDK: only the caller signal ends it, and the fake sees it go', async () => {
+  it('a JSON body stalled after the headers runs into the SDK timeout too (it covers the whole request): a timeout', async () => {
+    fake.faults.push({ kind: 'stallAfter', chunks: 0, ms: 10_000, route: 'transcriptions' });
+    expect((await transcribe(provider({ timeoutMs: 200 }), tone(300))).error).toMatchObject({ errorClass: 'timeout' });
+  });
+
+  it('a stalled body under the generous default timeout ends only by the caller signal, and the fake sees the client go', async () => {
     fake.faults.push({ kind: 'stallAfter', chunks: 0, ms: 10_000, route: 'transcriptions' });
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error('test deadline')), 600);
-    const { events, error } = await transcribe(provider({ timeoutMs: 200 }), tone(300), controller.signal);
+    const timer = setTimeout(() => controller.abort(new Error('test deadline')), 300);
+    const { events, error } = await transcribe(provider(), tone(300), controller.signal);
     clearTimeout(timer);
     expect(events).toEqual([]);
     expect(controller.signal.aborted).toBe(true);

@@ -3,7 +3,7 @@
 // answer resumes by prefill: the delivered text as a final assistant turn that the model simply carries on.
 import Anthropic from '@anthropic-ai/sdk';
 import type { LlmEvent, LlmProvider, LlmRequest, LlmUsage } from '../types.ts';
-import { DEFAULT_SDK_TIMEOUT_MS, classifyingErrors, endedEarly, type SdkErrorClasses } from './api-errors.ts';
+import { DEFAULT_SDK_TIMEOUT_MS, classifyingErrors, endedEarly, type SdkErrorClasses } from '../api-errors.ts';
 import { continuationJoiner } from './continuation.ts';
 
 export interface AnthropicLlmOptions {

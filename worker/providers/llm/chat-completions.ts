@@ -1,7 +1,7 @@
 // The OpenAI chat-completions stream, spoken by both OpenAI and Groq: our request → the vendor's body, the vendor's
 // chunks → our events. Only the client and where usage arrives differ, and those stay in openai.ts / groq.ts.
 import type { LlmEvent, LlmRequest, LlmUsage } from '../types.ts';
-import { classifyingErrors, endedEarly, type SdkErrorClasses } from './api-errors.ts';
+import { classifyingErrors, endedEarly, type SdkErrorClasses } from '../api-errors.ts';
 import { CONTINUE_INSTRUCTION, continuationJoiner } from './continuation.ts';
 
 interface TokenUsage {

@@ -2,7 +2,7 @@
 // own: the SDK adds /openai/v1 to the base URL itself, and usage arrives in `x_groq.usage` on the last chunk.
 import Groq from 'groq-sdk';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../types.ts';
-import { DEFAULT_SDK_TIMEOUT_MS, type SdkErrorClasses } from './api-errors.ts';
+import { DEFAULT_SDK_TIMEOUT_MS, type SdkErrorClasses } from '../api-errors.ts';
 import { chatBody, streamChatCompletion } from './chat-completions.ts';
 
 export interface GroqLlmOptions {

@@ -2,7 +2,7 @@
 // OpenAI's own: the client, and asking for usage, which arrives in a chunk of its own after the finish_reason.
 import OpenAI from 'openai';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../types.ts';
-import { DEFAULT_SDK_TIMEOUT_MS, type SdkErrorClasses } from './api-errors.ts';
+import { DEFAULT_SDK_TIMEOUT_MS, type SdkErrorClasses } from '../api-errors.ts';
 import { chatBody, streamChatCompletion } from './chat-completions.ts';
 
 export interface OpenAiLlmOptions {

@@ -1,8 +1,8 @@
 // Error classification shared by the three LLM SDKs. openai, groq-sdk and @anthropic-ai/sdk are generated from the
 // same template: an APIError carrying status, headers and the vendor's JSON body, with subclasses for connection
 // failures, the SDK's own timeout and a caller abort. Each adapter passes its SDK's classes; the mapping is the same.
-import { ProviderError, classOfStatus, classifyTransportError, retryAfterMsFrom, truncated } from '../../pipeline/errors.ts';
-import type { ErrorClass } from '../../../functions/contract.ts';
+import { ProviderError, classOfStatus, classifyTransportError, retryAfterMsFrom, truncated } from '../pipeline/errors.ts';
+import type { ErrorClass } from '../../functions/contract.ts';
 
 /**
  * The SDKs' own deadline only covers the wait for response headers; ours (first token, stalls) live in the engine.

@@ -1,0 +1,232 @@
+// Deepgram live transcription as an SttProvider. One socket stays open between utterances (no handshake on the
+// latency path); each transcribe() streams its utterance into it, sends Finalize when the audio ends, and ends
+// once Deepgram has flushed (the from_finalize Results). A socket that failed is dropped; the next utterance
+// opens a fresh one. Vendor quirks handled here:
+// - Finalize is answered only "when there is a noticeable amount of audio buffered" (Deepgram's docs). When the
+//   last result was already final, nothing is pending: after a short grace the utterance ends without the flush.
+// - Timestamps run from the start of the connection, so messages about an earlier utterance on the same socket
+//   (a late UtteranceEnd, a late flush) are recognised by their time and dropped.
+import { DeepgramClient } from '@deepgram/sdk';
+import { ProviderError } from '../../pipeline/errors.ts';
+import { Inbox } from '../inbox.ts';
+import type { SttEvent, SttProvider, SttRequest } from '../types.ts';
+import { DeepgramSocket, type ListenArgs, type ListenMessage } from './deepgram-socket.ts';
+
+export interface DeepgramSttOptions {
+  apiKey: string;
+  /** Origin only, e.g. http://127.0.0.1:8904 (DEEPGRAM_BASE_URL); the SDK turns it into ws:// + /v1/listen. */
+  baseUrl?: string;
+  model?: string;
+  /** Used when the request names none; Deepgram's default (English) when neither does. */
+  language?: string;
+  /** Silence after which Deepgram marks a final speech_final. */
+  endpointingMs?: number;
+  /** Silence after the last word before an UtteranceEnd (Deepgram's minimum is 1000). */
+  utteranceEndMs?: number;
+  smartFormat?: boolean;
+  /** KeepAlive cadence on a quiet socket; keep it under half of Deepgram's ~10 s idle limit. */
+  keepAliveIntervalMs?: number;
+  /** How long to wait for a from_finalize that may never come, when nothing was pending. */
+  finalizeGraceMs?: number;
+  /** The SDK's handshake deadline: a backstop behind the engine's. */
+  connectTimeoutMs?: number;
+}
+
+export const DEFAULT_DEEPGRAM_MODEL = 'nova-3';
+const DEFAULTS = {
+  endpointingMs: 300,
+  utteranceEndMs: 1000,
+  keepAliveIntervalMs: 3_000,
+  finalizeGraceMs: 500,
+  connectTimeoutMs: 10_000,
+};
+/** Deepgram prints times in ms precision; this absorbs the rounding. */
+const TIME_EPSILON_S = 0.005;
+
+type InboxItem =
+  | { kind: 'message'; message: ListenMessage }
+  /** The audio ended and Finalize went out. */
+  | { kind: 'finalized' }
+  /** The audio ended without a single sample: nothing to wait for. */
+  | { kind: 'empty' }
+  | { kind: 'grace'; armed: number };
+
+export interface DeepgramStt extends SttProvider {
+  close(): Promise<void>;
+}
+
+export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
+  const settings = { ...DEFAULTS, ...definedOnly(options) };
+  // `reconnect: false` and reconnectAttempts 0: a failed socket is the fallback engine's business, not the SDK's.
+  const client = new DeepgramClient({ apiKey: options.apiKey, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), reconnect: false });
+  const sockets = new Set<DeepgramSocket>();
+  let idle: DeepgramSocket | undefined;
+  let closed = false;
+
+  function acquire(sampleRate: number, language: string | undefined): DeepgramSocket {
+    const settingsKey = `${sampleRate}/${language ?? ''}`;
+    const candidate = idle;
+    idle = undefined;
+    if (candidate?.usable && candidate.settingsKey === settingsKey) return candidate;
+    if (candidate) discard(candidate);
+    const socket = new DeepgramSocket(client, listenArgs(options, settings, sampleRate, language), {
+      settingsKey,
+      sampleRate,
+      keepAliveIntervalMs: settings.keepAliveIntervalMs,
+    });
+    sockets.add(socket);
+    return socket;
+  }
+
+  function release(socket: DeepgramSocket, reusable: boolean): void {
+    socket.detach();
+    if (reusable && socket.usable && !closed && !idle) idle = socket;
+    else discard(socket);
+  }
+
+  function discard(socket: DeepgramSocket): void {
+    socket.close({ flush: false });
+    sockets.delete(socket);
+  }
+
+  async function* transcribe(request: SttRequest, signal: AbortSignal): AsyncGenerator<SttEvent> {
+    signal.throwIfAborted();
+    if (closed) throw new ProviderError('deepgram', 'permanent', 'the provider was closed');
+    const socket = acquire(request.sampleRate, request.language ?? options.language);
+    const inbox = new Inbox<InboxItem>();
+    const utteranceStartS = socket.sentSeconds;
+    socket.attach({
+      onMessage: (message) => inbox.push({ kind: 'message', message }),
+      onFailure: (error: ProviderError) => inbox.fail(error),
+    });
+    let finished = false;
+    void streamAudio(request.audio, socket, inbox, () => finished || signal.aborted);
+
+    let completed = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    try {
+      let finalizeSent = false;
+      let lastResultFinal = false;
+      let graces = 0;
+      let armed = 0; // the grace timer that still counts; 0: none
+      const armGraceIfNothingPending = () => {
+        clearTimeout(graceTimer);
+        armed = 0;
+        if (!finalizeSent || !lastResultFinal) return;
+        const token = ++graces;
+        armed = token;
+        graceTimer = setTimeout(() => inbox.push({ kind: 'grace', armed: token }), settings.finalizeGraceMs);
+      };
+      for (;;) {
+        const item = await inbox.next(signal);
+        if (item.kind === 'empty') break;
+        if (item.kind === 'grace') {
+          if (item.armed === armed) break;
+          continue;
+        }
+        if (item.kind === 'finalized') {
+          finalizeSent = true;
+          armGraceIfNothingPending();
+          continue;
+        }
+        const { message } = item;
+        if (isStale(message, utteranceStartS)) continue;
+        if (message.type === 'Results') {
+          lastResultFinal = message.is_final === true;
+          const event = resultEvent(message);
+          if (event) yield event;
+          if (message.from_finalize) break;
+          armGraceIfNothingPending();
+          continue;
+        }
+        const event = vadEvent(message);
+        if (event) yield event;
+      }
+      completed = true;
+    } finally {
+      finished = true;
+      clearTimeout(graceTimer);
+      // A socket is reused only after a clean finish: one left mid-utterance holds audio whose results would leak.
+      release(socket, completed && !signal.aborted);
+    }
+  }
+
+  return {
+    modality: 'stt',
+    name: 'deepgram',
+    streaming: true,
+    transcribe,
+    async close() {
+      closed = true;
+      idle = undefined;
+      for (const socket of sockets) socket.close();
+      sockets.clear();
+    },
+  };
+}
+
+/** Sends the utterance's audio as it comes (queued by the socket until it opens), then Finalize. */
+async function streamAudio(audio: AsyncIterable<Int16Array>, socket: DeepgramSocket, inbox: Inbox<InboxItem>, stopped: () => boolean): Promise<void> {
+  let samples = 0;
+  try {
+    for await (const frame of audio) {
+      if (stopped()) return;
+      samples += frame.length;
+      socket.sendAudio(frame);
+    }
+    if (stopped()) return;
+    if (samples === 0) return inbox.push({ kind: 'empty' });
+    socket.finalize();
+    inbox.push({ kind: 'finalized' });
+  } catch (err) {
+    inbox.fail(err);
+  }
+}
+
+function listenArgs(options: DeepgramSttOptions, settings: typeof DEFAULTS, sampleRate: number, language: string | undefined): ListenArgs {
+  return {
+    model: options.model ?? DEFAULT_DEEPGRAM_MODEL,
+    encoding: 'linear16',
+    sample_rate: sampleRate,
+    channels: 1,
+    interim_results: 'true',
+    endpointing: settings.endpointingMs,
+    utterance_end_ms: settings.utteranceEndMs,
+    vad_events: 'true',
+    smart_format: options.smartFormat === false ? 'false' : 'true',
+    ...(language ? { language } : {}),
+    reconnectAttempts: 0,
+    shouldReconnect: () => false,
+    connectionTimeoutInSeconds: settings.connectTimeoutMs / 1000,
+  };
+}
+
+/** A message about audio sent before this utterance began (the previous one's late UtteranceEnd or flush). */
+function isStale(message: ListenMessage, utteranceStartS: number): boolean {
+  switch (message.type) {
+    case 'Results':
+      return message.start + message.duration <= utteranceStartS + TIME_EPSILON_S && utteranceStartS > 0;
+    case 'SpeechStarted':
+      return message.timestamp < utteranceStartS - TIME_EPSILON_S;
+    case 'UtteranceEnd':
+      return message.last_word_end <= utteranceStartS + TIME_EPSILON_S && utteranceStartS > 0;
+    default:
+      return false;
+  }
+}
+
+function resultEvent(message: Extract<ListenMessage, { type: 'Results' }>): SttEvent | undefined {
+  const text = message.channel.alternatives[0]?.transcript.trim() ?? '';
+  if (!text) return undefined;
+  return message.is_final ? { type: 'final', text, speechFinal: message.speech_final === true } : { type: 'interim', text };
+}
+
+function vadEvent(message: ListenMessage): SttEvent | undefined {
+  if (message.type === 'SpeechStarted') return { type: 'speech_started' };
+  if (message.type === 'UtteranceEnd') return { type: 'utterance_end' };
+  return undefined; // Metadata
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
