@@ -1,0 +1,113 @@
+// Agent audio into a LiveKit AudioSource. write() only queues; a pump feeds the source 20 ms frames and keeps at most
+// `leadMs` inside it, so barge-in has little to drop on the native side and clearQueue() drops that little at once.
+// playedMs() is what was captured minus what the source still holds (rtc-node estimates that on the wall clock).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AudioFrame, type AudioSource } from '@livekit/rtc-node';
+import type { Logger } from '../log.ts';
+import { PlayoutQueue, samplesToMs } from './playout-queue.ts';
+import type { AudioSink } from './types.ts';
+
+export interface LiveKitAudioSinkOptions {
+  /** Frames handed to the source (10–20 ms). */
+  frameMs?: number;
+  /** Most audio kept inside the source; above it the pump waits. Must stay below the source's own queue size. */
+  leadMs?: number;
+  logger?: Logger;
+}
+
+export class LiveKitAudioSink implements AudioSink {
+  readonly sampleRate: number;
+  readonly #source: AudioSource;
+  readonly #queue = new PlayoutQueue();
+  readonly #frameSamples: number;
+  readonly #leadMs: number;
+  readonly #logger: Logger | undefined;
+  readonly #stop = new AbortController();
+  /** Ms handed to the source that were not dropped from it by clear(). */
+  #capturedMs = 0;
+  #playedMs = 0;
+  #wakePump: (() => void) | undefined;
+  #pump: Promise<void> | undefined;
+
+  constructor(source: AudioSource, options: LiveKitAudioSinkOptions = {}) {
+    const frameMs = options.frameMs ?? 20;
+    this.sampleRate = source.sampleRate;
+    this.#source = source;
+    this.#frameSamples = Math.round((source.sampleRate * frameMs) / 1000);
+    this.#leadMs = options.leadMs ?? 200;
+    this.#logger = options.logger;
+    if (source.numChannels !== 1) throw new RangeError('the agent speaks mono: the AudioSource must have one channel');
+    if (this.#leadMs + frameMs >= source.queueSize) {
+      throw new RangeError(`leadMs (${this.#leadMs}) must leave room for a frame in the source's queue (${source.queueSize} ms)`);
+    }
+  }
+
+  start(): void {
+    this.#pump ??= this.#run();
+  }
+
+  write(pcm: Int16Array): void {
+    if (this.#stop.signal.aborted || pcm.length === 0) return;
+    this.#queue.push(pcm);
+    this.#wake();
+  }
+
+  clear(): number {
+    const droppedHereMs = samplesToMs(this.#queue.clear(), this.sampleRate);
+    const droppedInSourceMs = this.#source.queuedDuration;
+    // After close() the transport may already have disposed of the source: nothing more is played anyway.
+    if (!this.#stop.signal.aborted) this.#source.clearQueue();
+    this.#capturedMs = Math.max(0, this.#capturedMs - droppedInSourceMs);
+    return droppedHereMs + droppedInSourceMs;
+  }
+
+  playedMs(): number {
+    // rtc-node's estimate moves in whole ms on the wall clock: never let it take back what was already reported.
+    this.#playedMs = Math.max(this.#playedMs, this.#capturedMs - this.#source.queuedDuration);
+    return this.#playedMs;
+  }
+
+  queuedMs(): number {
+    return samplesToMs(this.#queue.queuedSamples, this.sampleRate) + this.#source.queuedDuration;
+  }
+
+  /** Stops the pump; what is still queued is not played. The source itself belongs to the caller. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    this.#wake();
+    await this.#pump;
+  }
+
+  #wake(): void {
+    const wake = this.#wakePump;
+    this.#wakePump = undefined;
+    wake?.();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      if (this.#queue.queuedSamples === 0) {
+        await new Promise<void>((resolve) => {
+          this.#wakePump = resolve;
+        });
+        continue;
+      }
+      const aheadMs = this.#source.queuedDuration;
+      if (aheadMs > this.#leadMs) {
+        await sleep(aheadMs - this.#leadMs, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      // A fresh buffer per frame: rtc-node hands the whole ArrayBuffer behind frame.data to the native side.
+      const pcm = new Int16Array(Math.min(this.#frameSamples, this.#queue.queuedSamples));
+      this.#queue.pullInto(pcm);
+      this.#capturedMs += samplesToMs(pcm.length, this.sampleRate);
+      try {
+        await this.#source.captureFrame(new AudioFrame(pcm, this.sampleRate, 1, pcm.length));
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#logger?.error({ err: error }, 'livekit audio source refused a frame');
+      }
+    }
+  }
+}
