@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 packages=()
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+# Real speech for the worker's tests (espeak-ng) and audio measurement (sox).
+command -v espeak-ng >/dev/null 2>&1 || packages+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || packages+=(sox)
 
 if ((${#packages[@]})); then
   sudo=""

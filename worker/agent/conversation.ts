@@ -24,8 +24,6 @@ interface Utterance {
   audioEndedAtMs?: number;
 }
 
-const PRE_ROLL_MS = 300;
-
 export class Conversation {
   readonly state: StateMachine;
   readonly history: ConversationHistory;
@@ -33,7 +31,6 @@ export class Conversation {
   readonly #t: Transport;
   readonly #vad: VoiceActivity;
   readonly #turns: TurnRunner;
-  readonly #preRoll: Int16Array[] = [];
   #utterance: Utterance | undefined;
   #utteranceCount = 0;
   #greeted = false;
@@ -69,10 +66,11 @@ export class Conversation {
 
   /** Consumes the caller's audio until it ends (the track or file ended, or the signal fired). */
   async run(signal: AbortSignal): Promise<void> {
+    if (this.#t.inputSampleRate !== 16_000) throw new Error(`the VAD needs 16 kHz input, the transport gives ${this.#t.inputSampleRate} Hz`);
     this.state.to('listening', 'started');
     for await (const frame of this.#t.input) {
       if (signal.aborted) break;
-      this.#onFrame(frame);
+      await this.#onFrame(frame);
     }
     if (this.#utterance) this.#endUtterance();
     await Promise.allSettled([...this.#pending]);
@@ -93,18 +91,11 @@ export class Conversation {
     return p;
   }
 
-  #onFrame(frame: Int16Array): void {
-    const frameMs = (frame.length / this.#t.inputSampleRate) * 1000;
-    this.#preRoll.push(frame);
-    while (this.#preRoll.length * frameMs > PRE_ROLL_MS) this.#preRoll.shift();
-    const u = this.#utterance;
-    if (u) {
-      u.audio.push(frame);
-      u.speechMs += frameMs;
-    }
-    for (const ev of this.#vad.push(frame)) {
-      if (ev.type === 'speech_start') this.#startUtterance();
-      else if (ev.type === 'speech_end') this.#endUtterance();
+  async #onFrame(frame: Int16Array): Promise<void> {
+    for (const ev of await this.#vad.push(frame)) {
+      if (ev.type === 'speech_start') this.#startUtterance(ev.pcm16k);
+      else if (ev.type === 'speech_audio') this.#utteranceAudio(ev.pcm16k);
+      else this.#endUtterance();
     }
     const current = this.#utterance;
     if (current?.overAgent && !current.bargedIn && current.speechMs >= this.#o.bargeInMinMs && this.#turns.busy) {
@@ -113,26 +104,32 @@ export class Conversation {
     }
   }
 
-  #startUtterance(): void {
+  #utteranceAudio(pcm16k: Int16Array): void {
+    const u = this.#utterance;
+    if (!u) return;
+    u.audio.push(pcm16k);
+    u.speechMs += (pcm16k.length / 16_000) * 1000;
+  }
+
+  #startUtterance(pcm16k: Int16Array): void {
     this.#lastActivityMs = this.#t.now();
     this.#idleTimer?.cancel();
     this.#idlePrompted = false;
-    const busy = this.#turns.busy;
     const audio = new AsyncQueue<Int16Array>();
-    for (const f of this.#preRoll) audio.push(f);
     const id = ++this.#utteranceCount;
     const u: Utterance = {
       id,
       audio,
       startedAtMs: this.#t.now(),
-      speechMs: this.#preRoll.reduce((ms, f) => ms + (f.length / this.#t.inputSampleRate) * 1000, 0),
-      overAgent: busy,
+      speechMs: 0,
+      overAgent: this.#turns.busy,
       bargedIn: false,
       finals: [],
       transcript: Promise.resolve({ text: '', failovers: 0 }),
     };
-    u.transcript = this.#track(this.#transcribe(u));
     this.#utterance = u;
+    this.#utteranceAudio(pcm16k);
+    u.transcript = this.#track(this.#transcribe(u));
   }
 
   async #transcribe(u: Utterance): Promise<{ text: string; provider?: string; failovers: number; error?: unknown }> {

@@ -70,6 +70,11 @@ export class TurnRunner {
         providers: { ...timing.providers, ...result.providers },
         failovers: sttFailovers + result.failovers,
         interrupted,
+      }, {
+        userText,
+        agentText: text,
+        userSpeechEndedAtMs: speechEndedAtMs,
+        ...(result.firstAudioAtMs !== undefined ? { agentAudioStartedAtMs: result.firstAudioAtMs } : {}),
       });
       return result.exhausted;
     });

@@ -6,20 +6,34 @@ import type { TtsChain } from '../pipeline/tts-chain.ts';
 import type { Transport } from '../transport/types.ts';
 import type { Resampler } from './answer.ts';
 
-export type VadEvent = { type: 'speech_start' } | { type: 'speech_end' };
+/** Speech segments in the caller's audio; the utterance's own audio (with pre-roll) travels with the events. */
+export type VadEvent =
+  | { type: 'speech_start'; pcm16k: Int16Array }
+  | { type: 'speech_audio'; pcm16k: Int16Array }
+  | { type: 'speech_end' };
 
 /** Voice activity over the caller's 16 kHz frames, with hysteresis and minimum speech/silence durations inside. */
 export interface VoiceActivity {
-  push(frame: Int16Array): VadEvent[];
+  push(frame16k: Int16Array): Promise<VadEvent[]>;
   /** Ms of non-speech at the end of what was pushed (0 while speech goes on). */
   readonly trailingSilenceMs: number;
+  dispose?(): Promise<void>;
 }
 
 /** Where outcomes, turn timings and history go (the control plane in a launched worker; a file in the console). */
 export interface ReportSink {
   record(outcome: ProviderOutcome): void;
-  recordTurn(timing: TurnTiming): void;
+  /** `detail` is for local reports (the console's report.json) only; it never leaves the machine. */
+  recordTurn(timing: TurnTiming, detail?: TurnDetail): void;
   appendHistory(messages: HistoryMessage[]): void;
+}
+
+export interface TurnDetail {
+  userText: string;
+  agentText: string;
+  /** On the transport's clock: where to look on the output waveform. */
+  userSpeechEndedAtMs: number;
+  agentAudioStartedAtMs?: number;
 }
 
 export interface AgentLogger {

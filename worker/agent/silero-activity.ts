@@ -1,0 +1,32 @@
+// The conversation's VoiceActivity on top of the Silero VAD, adding how long the caller has been quiet (what the
+// STT's own endpointing is checked against before it may end a turn early).
+import { Vad, type VadOptions } from '../audio/vad.ts';
+import type { VadEvent, VoiceActivity } from './types.ts';
+
+export class SileroActivity implements VoiceActivity {
+  readonly #vad: Vad;
+  #trailingSilenceMs = 0;
+
+  private constructor(vad: Vad) {
+    this.#vad = vad;
+  }
+
+  static async create(options: VadOptions): Promise<SileroActivity> {
+    return new SileroActivity(await Vad.create(options));
+  }
+
+  get trailingSilenceMs(): number {
+    return this.#trailingSilenceMs;
+  }
+
+  async push(frame16k: Int16Array): Promise<VadEvent[]> {
+    const events = await this.#vad.push(frame16k);
+    const frameMs = (frame16k.length / 16_000) * 1000;
+    this.#trailingSilenceMs = this.#vad.probability < this.#vad.options.negativeThreshold ? this.#trailingSilenceMs + frameMs : 0;
+    return events.map((e) => (e.type === 'speech_end' ? { type: 'speech_end' as const } : { type: e.type, pcm16k: e.pcm16k }));
+  }
+
+  async dispose(): Promise<void> {
+    await this.#vad.dispose();
+  }
+}
