@@ -59,6 +59,7 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
       historyMax: o.config.HISTORY_MAX_MESSAGES,
       initialHistory: o.history ?? [],
       bargeInMinMs: o.config.BARGE_IN_MIN_MS,
+      vadPreRollMs: vad.preRollMs,
       earlyEndSilenceMs: o.config.EARLY_END_SILENCE_MS,
       idlePromptMs: o.config.IDLE_PROMPT_MS,
       idlePromptText: o.config.IDLE_PROMPT_TEXT,

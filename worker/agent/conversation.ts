@@ -129,6 +129,8 @@ export class Conversation {
     };
     this.#utterance = u;
     this.#utteranceAudio(pcm16k);
+    // The start carries the VAD's pre-roll, which is not speech: only what follows the onset counts toward barge-in.
+    u.speechMs = Math.max(0, u.speechMs - this.#o.vadPreRollMs);
     u.transcript = this.#track(this.#transcribe(u));
   }
 

@@ -15,6 +15,10 @@ export class SileroActivity implements VoiceActivity {
     return new SileroActivity(await Vad.create(options));
   }
 
+  get preRollMs(): number {
+    return this.#vad.options.preRollMs;
+  }
+
   get trailingSilenceMs(): number {
     return this.#trailingSilenceMs;
   }

@@ -58,6 +58,8 @@ export interface ConversationOptions {
   initialHistory?: HistoryMessage[];
   /** Caller speech over the agent at least this long interrupts it; shorter is a backchannel. */
   bargeInMinMs: number;
+  /** Audio the VAD delivers from before the detected onset (not speech). */
+  vadPreRollMs: number;
   /** With the STT's own endpointing (speech_final), this much VAD silence already ends the turn. */
   earlyEndSilenceMs: number;
   /** Silence before the agent checks in once (0 = never). */
