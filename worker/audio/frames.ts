@@ -78,3 +78,14 @@ export async function* sliceFrames(
   const last = slicer.flush({ padToFrame: true });
   if (options.padLast && last.length > 0) yield last;
 }
+
+/** One array holding `parts` back to back. */
+export function concatPcm(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -7,6 +7,7 @@
 // `dispose()` from '@livekit/rtc-node' is called once at process shutdown. A resampler whose rates are equal is a
 // plain copy and never starts it.
 import { AudioFrame, AudioResampler, AudioResamplerQuality } from '@livekit/rtc-node';
+import { concatPcm } from './frames.ts';
 
 export const COMMON_SAMPLE_RATES = [8000, 16000, 22050, 24000, 44100, 48000] as const;
 
@@ -73,23 +74,13 @@ export class StreamResampler {
 export function resample(pcm: Int16Array, inputRate: number, outputRate: number, quality?: ResampleQuality): Int16Array {
   const resampler = new StreamResampler(inputRate, outputRate, quality);
   try {
-    return concatArrays([resampler.push(pcm), resampler.flush()]);
+    return concatPcm([resampler.push(pcm), resampler.flush()]);
   } finally {
     resampler.close();
   }
 }
 
 function concat(frames: AudioFrame[]): Int16Array {
-  return concatArrays(frames.map((frame) => frame.data));
+  return concatPcm(frames.map((frame) => frame.data));
 }
 
-function concatArrays(parts: Int16Array[]): Int16Array {
-  if (parts.length === 1 && parts[0]) return parts[0];
-  const out = new Int16Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}

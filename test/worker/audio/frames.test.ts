@@ -1,18 +1,9 @@
 // Cutting a PCM stream that arrives in chunks of any size into fixed frames, carrying what is left over.
 import { describe, expect, it } from 'vitest';
-import { FrameSlicer, msToSamples, samplesToMs, sliceFrames } from '../../../worker/audio/frames.ts';
+import { FrameSlicer, msToSamples, samplesToMs, sliceFrames, concatPcm } from '../../../worker/audio/frames.ts';
 
 const ramp = (length: number) => Int16Array.from({ length }, (_, i) => (i % 30_000) - 15_000);
 
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 describe('msToSamples / samplesToMs', () => {
   it('converts frame durations at the common rates', () => {
@@ -44,7 +35,7 @@ describe('FrameSlicer', () => {
     expect(slicer.pendingSamples).toBe(5_000 % 320);
     const tail = slicer.flush();
     expect(tail).toHaveLength(5_000 % 320);
-    expect(concat([...frames, tail])).toEqual(input);
+    expect(concatPcm([...frames, tail])).toEqual(input);
     expect(slicer.pendingSamples).toBe(0);
   });
 

@@ -1,12 +1,10 @@
 // s16le bytes <-> Int16Array: network chunks split anywhere, even inside a sample, must give back the same samples.
 import { describe, expect, it } from 'vitest';
 import { PcmBytesDecoder, pcmFromByteStream, pcmToBytes } from '../../../worker/audio/pcm-bytes.ts';
+import { concatPcm } from '../../../worker/audio/frames.ts';
 
 const SAMPLES = Int16Array.from([0, 1, -1, 32767, -32768, 12345, -2222, 256, -256]);
 
-function concat(chunks: Int16Array[]): Int16Array {
-  return Int16Array.from(chunks.flatMap((c) => [...c]));
-}
 
 async function* chunked(bytes: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
   let offset = 0;
@@ -26,7 +24,7 @@ describe('PCM bytes', () => {
     const bytes = pcmToBytes(SAMPLES);
     for (let split = 0; split <= bytes.length; split++) {
       const decoder = new PcmBytesDecoder();
-      const out = concat([decoder.push(bytes.subarray(0, split)), decoder.push(bytes.subarray(split))]);
+      const out = concatPcm([decoder.push(bytes.subarray(0, split)), decoder.push(bytes.subarray(split))]);
       expect(out).toEqual(SAMPLES);
       expect(decoder.hasPartialSample).toBe(false);
     }
@@ -43,7 +41,7 @@ describe('PCM bytes', () => {
       chunks.push(next.value);
       next = await stream.next();
     }
-    expect(concat(chunks)).toEqual(SAMPLES);
+    expect(concatPcm(chunks)).toEqual(SAMPLES);
     expect(next.value).toEqual({ endedMidSample: false });
   });
 

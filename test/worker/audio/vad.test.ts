@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWavFile } from '../../../worker/audio/wav-read.ts';
 import { StreamResampler } from '../../../worker/audio/resample.ts';
-import { msToSamples } from '../../../worker/audio/frames.ts';
+import { msToSamples, concatPcm } from '../../../worker/audio/frames.ts';
 import { Vad, VadDisposedError, type VadEvent, type VadOptions } from '../../../worker/audio/vad.ts';
 import { AudioWorkbench, soundExtentMs } from './audio-tools.ts';
 
@@ -27,18 +27,9 @@ async function load16k(name: string): Promise<Int16Array> {
   for (let at = 0; at < wav.pcm.length; at += frame) parts.push(resampler.push(wav.pcm.subarray(at, at + frame)));
   parts.push(resampler.flush());
   resampler.close();
-  return concat(parts);
+  return concatPcm(parts);
 }
 
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 interface Utterance {
   startMs: number;
@@ -77,7 +68,7 @@ function toUtterances(events: VadEvent[]): Utterance[] {
       open!.parts.push(event.pcm16k);
     } else {
       expect(open, 'speech_end without a start').toBeDefined();
-      utterances.push({ startMs: open!.startMs, endMs: event.atMs, speechMs: event.speechMs, pcm16k: concat(open!.parts) });
+      utterances.push({ startMs: open!.startMs, endMs: event.atMs, speechMs: event.speechMs, pcm16k: concatPcm(open!.parts) });
       open = undefined;
     }
   }

@@ -14,6 +14,7 @@ import {
   type ElevenLabsTtsOptions,
 } from '../../../worker/providers/tts/elevenlabs.ts';
 import type { TtsProvider, TtsRequest } from '../../../worker/providers/types.ts';
+import { concatPcm } from '../../../worker/audio/frames.ts';
 
 const TEXT = 'Sure, I can book that table for you.';
 
@@ -37,15 +38,6 @@ async function synthesize(
   }
 }
 
-function concat(chunks: Int16Array[]): Int16Array {
-  const pcm = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    pcm.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return pcm;
-}
 
 let fake: FakeElevenLabs;
 const speeches = () => fake.requests.filter((r) => r.route === 'tts');
@@ -66,7 +58,7 @@ describe('createElevenLabsTts', () => {
     const { chunks, error } = await synthesize(tts, { text: TEXT, previousText: 'Let me check.' });
     expect(error).toBeUndefined();
     expect(chunks.length).toBeGreaterThan(1);
-    expect(concat(chunks)).toEqual(pcmFromText(TEXT, 24_000));
+    expect(concatPcm(chunks)).toEqual(pcmFromText(TEXT, 24_000));
 
     const [request] = speeches();
     expect(request?.path).toBe(`/v1/text-to-speech/${DEFAULT_ELEVENLABS_VOICE_ID}/stream`);
@@ -79,7 +71,7 @@ describe('createElevenLabsTts', () => {
     const tts = provider({ sampleRate: 16_000, voiceId: 'voice-42', modelId: 'eleven_turbo_v2_5', voiceSettings: { stability: 0.4 } });
     expect(tts.sampleRate).toBe(16_000);
     const { chunks } = await synthesize(tts);
-    expect(concat(chunks)).toEqual(pcmFromText(TEXT, 16_000));
+    expect(concatPcm(chunks)).toEqual(pcmFromText(TEXT, 16_000));
     const [request] = speeches();
     expect(request?.path).toBe('/v1/text-to-speech/voice-42/stream');
     expect(request?.query.output_format).toBe('pcm_16000');
@@ -137,7 +129,7 @@ describe('createElevenLabsTts', () => {
     fake.faults.push({ kind: 'truncateAfter', chunks: 2, route: 'tts' });
     const { chunks, error } = await synthesize(provider());
     expect(error).toBeUndefined();
-    expect(concat(chunks).length).toBeLessThan(pcmFromText(TEXT, 24_000).length);
+    expect(concatPcm(chunks).length).toBeLessThan(pcmFromText(TEXT, 24_000).length);
   });
 
   it('a stall mid-stream is not cut by the SDK (even with a short timeout): only the caller signal ends it', async () => {

@@ -8,6 +8,7 @@ import { waitFor } from '../../support/wait.ts';
 import { ProviderError } from '../../../worker/pipeline/errors.ts';
 import { createOpenAiTts, type OpenAiTtsOptions } from '../../../worker/providers/tts/openai.ts';
 import type { TtsProvider, TtsRequest } from '../../../worker/providers/types.ts';
+import { concatPcm } from '../../../worker/audio/frames.ts';
 
 const TEXT = 'Hello there, how can I help you today?';
 
@@ -31,15 +32,6 @@ async function synthesize(
   }
 }
 
-function concat(chunks: Int16Array[]): Int16Array {
-  const pcm = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    pcm.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return pcm;
-}
 
 let fake: FakeOpenAI;
 const speeches = () => fake.requests.filter((r) => r.route === 'speech');
@@ -60,7 +52,7 @@ describe('createOpenAiTts', () => {
     const { chunks, error } = await synthesize(tts, { text: TEXT, previousText: 'Hi.' });
     expect(error).toBeUndefined();
     expect(chunks.length).toBeGreaterThan(1);
-    expect(concat(chunks)).toEqual(pcmFromText(TEXT, 24_000));
+    expect(concatPcm(chunks)).toEqual(pcmFromText(TEXT, 24_000));
     expect(JSON.parse(speeches()[0]?.bodyText ?? '{}')).toEqual({
       model: 'gpt-4o-mini-tts', voice: 'alloy', input: TEXT, response_format: 'pcm',
     });
@@ -111,7 +103,7 @@ describe('createOpenAiTts', () => {
     fake.faults.push({ kind: 'truncateAfter', chunks: 2, route: 'speech' });
     const { chunks, error } = await synthesize(provider());
     expect(error).toBeUndefined();
-    expect(concat(chunks).length).toBeLessThan(pcmFromText(TEXT, 24_000).length);
+    expect(concatPcm(chunks).length).toBeLessThan(pcmFromText(TEXT, 24_000).length);
   });
 
   it('a stall mid-stream is not cut by the SDK (even with a short timeout): only the caller signal ends it', async () => {
