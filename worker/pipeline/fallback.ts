@@ -76,6 +76,7 @@ export async function* runChain<P, C>(options: RunChainOptions<P, C>): AsyncGene
   };
 
   let current = admitted(options.links, breakers, tried);
+  let leftAtFailover = false;
   while (current) {
     let attempt = begin(current);
     if (options.hedgeAfterMs !== undefined && failures.length === 0) {
@@ -107,9 +108,14 @@ export async function* runChain<P, C>(options: RunChainOptions<P, C>): AsyncGene
       }
       const error = fail(attempt, err);
       current = admitted(options.links, breakers, tried);
+      leftAtFailover = true;
       yield { type: 'failover', from: attempt.provider, to: current?.name ?? null, error };
+      leftAtFailover = false;
     } finally {
       attempt.dispose();
+      // The consumer stopped at the failover (TTS with nothing left to say): the next provider was admitted but is
+      // never tried, and a half-open breaker's one probe must not stay taken for good.
+      if (leftAtFailover && current) breakers.release(current.name);
     }
   }
   throw new ChainExhaustedError(options.modality, failures);
