@@ -1,5 +1,6 @@
 // The STT chain with scripted vendors: the utterance is replayed into the next provider, nothing is lost.
 import { describe, expect, it } from 'vitest';
+import type { ProviderOutcome } from '../../functions/contract.ts';
 import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
 import { transcribeUtterance, type TranscriptEvent } from '../../worker/pipeline/stt-chain.ts';
 import { ReplayableAudio } from '../../worker/pipeline/replayable-audio.ts';
@@ -15,10 +16,11 @@ async function* frames(count: number, gapMs = 1): AsyncGenerator<Int16Array> {
 
 async function run(providers: SttProvider[], frameCount: number, resultTimeoutMs = 200) {
   const events: TranscriptEvent[] = [];
+  const outcomes: ProviderOutcome[] = [];
   let error: unknown;
   try {
     for await (const ev of transcribeUtterance(
-      { links: providers.map((p) => ({ name: p.name, provider: p })), breakers: new BreakerRegistry(), resultTimeoutMs },
+      { links: providers.map((p) => ({ name: p.name, provider: p })), breakers: new BreakerRegistry(), resultTimeoutMs, onOutcome: (o) => outcomes.push(o) },
       frames(frameCount),
       16_000,
       new AbortController().signal,
@@ -26,7 +28,7 @@ async function run(providers: SttProvider[], frameCount: number, resultTimeoutMs
   } catch (err) {
     error = err;
   }
-  return { events, error };
+  return { events, error, outcomes };
 }
 
 describe('STT chain', () => {
@@ -39,6 +41,8 @@ describe('STT chain', () => {
     const restart = r.events.find((e) => e.type === 'restart');
     expect(restart).toMatchObject({ from: 'deepgram', to: 'whisper' });
     expect(r.events.at(-1)).toMatchObject({ type: 'final', text: 'book a table for two', provider: 'whisper' });
+    // 50 frames of 20 ms: the backup was given the whole second of the utterance.
+    expect(r.outcomes.map((o) => [o.provider, o.ok, o.audioMs])).toEqual([['deepgram', false, expect.any(Number)], ['whisper', true, 1000]]);
   });
 
   it('fails over when a provider hears the audio but never answers', async () => {

@@ -1,5 +1,6 @@
 // The TTS chain with scripted vendors: per sentence, no repeated words after a mid-sentence failover, sticky voice.
 import { describe, expect, it } from 'vitest';
+import type { ProviderOutcome } from '../../functions/contract.ts';
 import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
 import { TtsChain, unspokenFrom, type SpeechEvent } from '../../worker/pipeline/tts-chain.ts';
 import type { TtsProvider } from '../../worker/providers/types.ts';
@@ -7,8 +8,10 @@ import { scriptedTts } from '../support/scripted-providers.ts';
 
 const policy = { firstChunkTimeoutMs: 200, stallTimeoutMs: 150 };
 
+const outcomes: ProviderOutcome[] = [];
+
 function chain(providers: TtsProvider[], sticky = true) {
-  return new TtsChain({ links: providers.map((p) => ({ name: p.name, provider: p })), breakers: new BreakerRegistry(), policy, sticky });
+  return new TtsChain({ links: providers.map((p) => ({ name: p.name, provider: p })), breakers: new BreakerRegistry(), policy, sticky, onOutcome: (o) => outcomes.push(o) });
 }
 
 async function speak(c: TtsChain, text: string) {
@@ -35,6 +38,7 @@ describe('TTS chain', () => {
     expect(r.providers).toEqual(['a']);
     expect(r.samples).toBe(Math.round((12 * 50 * 16_000) / 1000));
     expect(r.audio.every((x) => x.sampleRate === 16_000)).toBe(true);
+    expect(outcomes.at(-1)).toMatchObject({ modality: 'tts', provider: 'a', ok: true, characters: 12, audioMs: 600 });
   });
 
   it('sends the whole sentence to the next provider when the first fails before any audio', async () => {

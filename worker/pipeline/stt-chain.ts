@@ -52,9 +52,9 @@ export async function* transcribeUtterance(
       breakers: options.breakers,
       policy: { firstChunkTimeoutMs: timeoutMs, stallTimeoutMs: timeoutMs, startAfter: kept.ended },
       signal,
-      onOutcome: options.onOutcome,
+      // The audio a provider was given is the utterance so far: what the outcome's audioMs reports.
+      onOutcome: (o) => options.onOutcome?.({ ...o, audioMs: Math.round((samples / sampleRate) * 1000) }),
       isContent: (e) => e.type === 'interim' || e.type === 'final',
-      measure: () => ({}),
       start: (link, s) =>
         link.provider.transcribe(
           { audio: kept.reader(s), sampleRate, ...(options.language ? { language: options.language } : {}) },

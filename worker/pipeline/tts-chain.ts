@@ -10,8 +10,11 @@ import { runChain, type Link } from './fallback.ts';
 import type { WatchPolicy } from './watchdog.ts';
 
 export const DEFAULT_TTS_POLICY: WatchPolicy = { firstChunkTimeoutMs: 3_000, stallTimeoutMs: 2_000 };
-/** Speaking rate assumed before a provider's own rate has been measured: about 15 characters a second. */
-const DEFAULT_CHARS_PER_MS = 0.015;
+/**
+ * Speaking rate assumed before a provider's own rate has been measured. Set on the fast side of real voices
+ * (about 14-17 characters a second) so the estimate of what was spoken errs towards skipping, not repeating.
+ */
+const DEFAULT_CHARS_PER_MS = 0.018;
 
 export interface TtsChainOptions {
   links: readonly Link<TtsProvider>[];
@@ -55,6 +58,7 @@ export class TtsChain {
 
   async *speak(text: string, signal: AbortSignal, previousText?: string): AsyncGenerator<SpeechEvent> {
     let remaining = text;
+    let attemptText = text;
     let spokenMsThisAttempt = 0;
     let lastProvider: string | undefined;
     for await (const ev of runChain<TtsProvider, Int16Array>({
@@ -63,12 +67,13 @@ export class TtsChain {
       breakers: this.#options.breakers,
       policy: this.#options.policy ?? DEFAULT_TTS_POLICY,
       signal,
-      onOutcome: this.#options.onOutcome,
+      onOutcome: (o) => this.#options.onOutcome?.({ ...o, characters: attemptText.length }),
       isContent: (pcm) => pcm.length > 0,
       measure: (pcm) => ({ audioMs: msOf(pcm.length, this.#sampleRateOf(lastProvider)) }),
       start: (link, s) => {
         lastProvider = link.name;
         spokenMsThisAttempt = 0;
+        attemptText = remaining;
         return link.provider.synthesize({ text: remaining, ...(previousText ? { previousText } : {}) }, s);
       },
     })) {
