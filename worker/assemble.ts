@@ -40,7 +40,8 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
   const chains = buildProviders(o.env, o.order, o.log);
   for (const modality of ['stt', 'llm', 'tts'] as const) if (chains[modality].length === 0) throw new NoProvidersError(modality);
   const breakers = new BreakerRegistry();
-  const tts = new TtsChain({ links: chains.tts, breakers, sticky: o.config.TTS_STICKY_FAILOVER });
+  // The TTS chain outlives a turn, so its outcomes are wired here (STT and LLM get theirs per call).
+  const tts = new TtsChain({ links: chains.tts, breakers, sticky: o.config.TTS_STICKY_FAILOVER, onOutcome: (outcome) => o.report.record(outcome) });
   const vad = await SileroActivity.create({ minSilenceMs: o.config.END_OF_TURN_SILENCE_MS });
   const conversation = new Conversation(
     {

@@ -7,7 +7,7 @@ import { dispose as disposeRtc } from '@livekit/rtc-node';
 import { PROVIDERS, type ProviderOrder } from '../functions/contract.ts';
 import { assembleConversation } from './assemble.ts';
 import { parseAgentConfig } from './config.ts';
-import { consoleReport, LocalReport } from './console-report.ts';
+import { consoleReport, LocalReport, resourceSnapshot, type ResourceSnapshot } from './console-report.ts';
 import { createControlPlaneClient } from './control-plane/client.ts';
 import { createLogger } from './log.ts';
 import { createReporter, type Reporter } from './report.ts';
@@ -65,12 +65,21 @@ async function main(): Promise<void> {
   await transport.start();
   const running = conversation.run(stop.signal);
   let peakRss = process.memoryUsage.rss();
+  const resources: ResourceSnapshot[] = [resourceSnapshot('start', transport.now(), 0)];
+  // Sampled for the whole run, not only its tail: the peak and any growth from turn to turn happen while it talks.
+  let watchTimer: { cancel(): void } | undefined;
+  const watch = () => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const turns = report.turns.length;
+    if (turns > (resources.at(-1)?.turns ?? 0)) resources.push(resourceSnapshot('turn', transport.now(), turns));
+    watchTimer = transport.setTimer(100, watch);
+  };
+  watch();
 
   const inputEndedAt = await transport.inputEnded;
   await new Promise<void>((resolve) => {
     let quietSince: number | undefined;
     const check = () => {
-      peakRss = Math.max(peakRss, process.memoryUsage.rss());
       const now = transport.now();
       if (conversation.isQuiet()) quietSince ??= now;
       else quietSince = undefined;
@@ -80,11 +89,14 @@ async function main(): Promise<void> {
     check();
   });
   await conversation.stop(2_000);
+  watchTimer?.cancel();
+  resources.push(resourceSnapshot('end', transport.now(), report.turns.length));
   stop.abort();
   await transport.close();
   await running.catch(() => undefined);
   await assembled.close();
   if (reporter) await reporter.close();
+  resources.push(resourceSnapshot('closed', transport.now(), report.turns.length));
   const cpu = process.cpuUsage();
   if (values.report) {
     const json = consoleReport({
@@ -98,6 +110,7 @@ async function main(): Promise<void> {
       transcripts: transport.transcriptions,
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
       peakRssBytes: peakRss,
+      resources,
     });
     writeFileSync(values.report, `${JSON.stringify(json, null, 2)}\n`);
   }
@@ -105,8 +118,13 @@ async function main(): Promise<void> {
   await disposeRtc();
 }
 
-main().catch(async (err: unknown) => {
-  console.error(`npm run console: ${err instanceof Error ? err.message : String(err)}`);
-  await disposeRtc().catch(() => undefined);
-  process.exit(1);
-});
+// Exit once the run is done, as the worker does: an SDK timer left armed (ElevenLabs' request timeout outlives a
+// request aborted before its headers) must not hold a finished run open for up to a minute.
+main().then(
+  () => process.exit(0),
+  async (err: unknown) => {
+    console.error(`npm run console: ${err instanceof Error ? err.message : String(err)}`);
+    await disposeRtc().catch(() => undefined);
+    process.exit(1);
+  },
+);

@@ -98,7 +98,10 @@ export class Conversation {
       else this.#endUtterance();
     }
     const current = this.#utterance;
-    if (current?.overAgent && !current.bargedIn && current.speechMs >= this.#o.bargeInMinMs && this.#turns.busy) {
+    // The utterance's audio runs on through the silence the VAD waits out before ending it: that is not speech, and
+    // counting it would turn a short sound over the agent into a barge-in.
+    const spokenMs = current ? current.speechMs - this.#vad.trailingSilenceMs : 0;
+    if (current?.overAgent && !current.bargedIn && spokenMs >= this.#o.bargeInMinMs && this.#turns.busy) {
       current.bargedIn = true;
       this.#turns.interruptAll('barge-in');
     }

@@ -57,8 +57,9 @@ export class TurnRunner {
     await this.#run(async (running) => {
       this.#state.to('thinking', 'end of turn');
       const result = await speakAnswer(this.#deps(), { system: this.#o.systemPrompt, messages: this.#history.forModel() }, `agent-${turn}`, running.controller.signal);
+      // Synthesis runs ahead of playout, so most barge-ins land while the queued audio drains: judge after it.
+      await this.#drain(running.controller.signal);
       const interrupted = running.cutAtPlayedMs !== undefined;
-      if (!interrupted) await this.#drain(running.controller.signal);
       const text = interrupted ? result.timeline.heardText(running.cutAtPlayedMs!) : result.text;
       this.#remember(text, interrupted);
       this.#o.report.recordTurn({
@@ -85,8 +86,8 @@ export class TurnRunner {
     await this.#current?.done;
     await this.#run(async (running) => {
       const timeline = await this.#speakFixed(text, kind, running.controller.signal);
+      await this.#drain(running.controller.signal);
       const interrupted = running.cutAtPlayedMs !== undefined;
-      if (!interrupted) await this.#drain(running.controller.signal);
       this.#remember(interrupted ? timeline.heardText(running.cutAtPlayedMs!) : text, interrupted);
       return undefined;
     });
