@@ -10,7 +10,8 @@ import { runChain, type Link } from './fallback.ts';
 import type { WatchPolicy } from './watchdog.ts';
 import { releasable, stripRepeat } from './word-safe.ts';
 
-export const DEFAULT_LLM_POLICY: WatchPolicy = { firstChunkTimeoutMs: 4_000, stallTimeoutMs: 3_000 };
+// A streaming model that goes quiet for 2 s mid-answer is stuck, not thinking: the caller is already waiting.
+export const DEFAULT_LLM_POLICY: WatchPolicy = { firstChunkTimeoutMs: 4_000, stallTimeoutMs: 2_000 };
 
 export interface LlmChainOptions {
   links: readonly Link<LlmProvider>[];
