@@ -8,6 +8,7 @@ import {
   durationMs,
   firstLoudMs,
   loudRegions,
+  runConsole,
   speechWav,
   startFakes,
   type ConsoleReportJson,
@@ -16,7 +17,6 @@ import {
   type Region,
   type ReportTurn,
 } from '../e2e/console-support.ts';
-import { runConsoleRealtime } from './realtime-console.ts';
 
 const QUESTIONS = [
   'What time is it',
@@ -111,12 +111,14 @@ export async function runScenario(spec: ScenarioSpec, input: string, dir: string
     arrange(fakes, spec);
     const inputWav = await readWavFile(input);
     const started = performance.now();
-    const run = await runConsoleRealtime({
+    const run = await runConsole({
       input,
-      inputDurationMs: durationMs(inputWav),
       dir,
       name: spec.name.replace(/\W+/g, '-'),
-      env: consoleEnv(fakes),
+      env: { ...consoleEnv(fakes), LOG_LEVEL: 'warn' },
+      fast: false,
+      // Real time: the input's length, then the console's quiet period and shutdown.
+      timeoutMs: durationMs(inputWav) + 30_000,
     });
     const wallMs = performance.now() - started;
     return { name: spec.name, wallMs, ...measureTurns(run.report, inputWav, run.output) };

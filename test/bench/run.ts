@@ -3,10 +3,9 @@
 // the console as a child process) and is removed at the end, or on Ctrl-C.
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { makeTempDir, removeDir } from '../e2e/console-support.ts';
+import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts';
 import { SCENARIOS, TURNS, makeQuestionsWav, runScenario, type ScenarioResult, type TurnMeasure } from './console-scenarios.ts';
 import { HEDGE_AFTER_MS, HEDGE_REQUESTS, runHedging, type FirstText } from './hedging.ts';
-import { killRunningConsole } from './realtime-console.ts';
 import { summarize, table, type Row } from './stats.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
@@ -20,7 +19,7 @@ let dir: string | undefined;
 
 // The fakes live in this process and close with it; the console child and the temporary files need an explicit end.
 async function cleanUp(): Promise<void> {
-  killRunningConsole();
+  killConsoles();
   await removeDir(dir);
 }
 

@@ -179,6 +179,8 @@ export async function runConsole(options: {
   timeoutMs?: number;
   /** Flags for node itself (e.g. --expose-gc, so the console's resource snapshots count live memory only). */
   nodeArgs?: string[];
+  /** --fast (the default); false plays the input in real time, so delays are wall-clock against the fakes' latencies. */
+  fast?: boolean;
 }): Promise<ConsoleRun> {
   const output = join(options.dir, `${options.name}-out.wav`);
   const reportPath = join(options.dir, `${options.name}-report.json`);
@@ -186,7 +188,7 @@ export async function runConsole(options: {
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...options.env };
   // On a timeout the child is asked (SIGUSR2) for a diagnostic report first: its libuv handles say what held it.
   const diagnostics = ['--report-on-signal', '--report-signal=SIGUSR2', `--report-directory=${options.dir}`, `--report-filename=${options.name}-hung.json`];
-  const child = spawn(process.execPath, [...diagnostics, ...(options.nodeArgs ?? []), CONSOLE, '--input', options.input, '--output', output, '--report', reportPath, '--fast'], {
+  const child = spawn(process.execPath, [...diagnostics, ...(options.nodeArgs ?? []), CONSOLE, '--input', options.input, '--output', output, '--report', reportPath, ...(options.fast === false ? [] : ['--fast'])], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,6 +18,8 @@ interface Utterance {
   /** Began while the agent was thinking or speaking: a backchannel unless it grows into a barge-in. */
   overAgent: boolean;
   bargedIn: boolean;
+  /** It cut an answer that had not started playing: if it turns out to be no turn (a cough), that answer is redone. */
+  cutThinking: boolean;
   finals: string[];
   transcript: Promise<{ text: string; provider?: string; failovers: number; error?: unknown }>;
   speechEndedAtMs?: number;
@@ -94,16 +96,26 @@ export class Conversation {
   async #onFrame(frame: Int16Array): Promise<void> {
     for (const ev of await this.#vad.push(frame)) {
       if (ev.type === 'speech_start') this.#startUtterance(ev.pcm16k);
-      else if (ev.type === 'speech_audio') this.#utteranceAudio(ev.pcm16k);
-      else this.#endUtterance();
+      else if (ev.type === 'speech_audio') {
+        // The STT's endpointing may end a turn before the VAD does; if the caller goes on talking inside the VAD's
+        // silence window, the VAD never announces a new start, so the words that follow begin the next utterance.
+        if (!this.#utterance && this.#vad.trailingSilenceMs === 0) this.#startUtterance(ev.pcm16k, false);
+        else this.#utteranceAudio(ev.pcm16k);
+      } else this.#endUtterance();
     }
     const current = this.#utterance;
     // The utterance's audio runs on through the silence the VAD waits out before ending it: that is not speech, and
     // counting it would turn a short sound over the agent into a barge-in.
     const spokenMs = current ? current.speechMs - this.#vad.trailingSilenceMs : 0;
-    if (current?.overAgent && !current.bargedIn && spokenMs >= this.#o.bargeInMinMs && this.#turns.busy) {
-      current.bargedIn = true;
-      this.#turns.interruptAll('barge-in');
+    if (current?.overAgent && !current.bargedIn && this.#turns.busy) {
+      // Still thinking: the caller has more to say, so an answer to half a sentence must not start playing at all.
+      // Speaking: only speech long enough to be meant cuts the agent off.
+      const thinking = this.state.state === 'thinking';
+      if (thinking || spokenMs >= this.#o.bargeInMinMs) {
+        current.bargedIn = true;
+        current.cutThinking = thinking;
+        this.#turns.interruptAll(thinking ? 'caller_resumed' : 'barge-in');
+      }
     }
   }
 
@@ -114,7 +126,7 @@ export class Conversation {
     u.speechMs += (pcm16k.length / 16_000) * 1000;
   }
 
-  #startUtterance(pcm16k: Int16Array): void {
+  #startUtterance(pcm16k: Int16Array, withPreRoll = true): void {
     this.#lastActivityMs = this.#t.now();
     this.#idleTimer?.cancel();
     this.#idlePrompted = false;
@@ -127,13 +139,14 @@ export class Conversation {
       speechMs: 0,
       overAgent: this.#turns.busy,
       bargedIn: false,
+      cutThinking: false,
       finals: [],
       transcript: Promise.resolve({ text: '', failovers: 0 }),
     };
     this.#utterance = u;
     this.#utteranceAudio(pcm16k);
     // The start carries the VAD's pre-roll, which is not speech: only what follows the onset counts toward barge-in.
-    u.speechMs = Math.max(0, u.speechMs - this.#o.vadPreRollMs);
+    if (withPreRoll) u.speechMs = Math.max(0, u.speechMs - this.#o.vadPreRollMs);
     u.transcript = this.#track(this.#transcribe(u));
   }
 
@@ -191,7 +204,11 @@ export class Conversation {
     }
     // Talking over the agent briefly (a backchannel, a cough) is not a turn.
     if (u.overAgent && !u.bargedIn) return;
-    if (!t.text) return;
+    if (!t.text) {
+      // A sound that cut an answer before it played was no turn after all: the caller still deserves that answer.
+      if (u.cutThinking) await this.#turns.answerAgain(u.speechEndedAtMs ?? finalAtMs);
+      return;
+    }
     void this.#t.publishTranscription({ speaker: 'user', text: t.text, final: true, segmentId: `user-${u.id}` }).catch(() => undefined);
     const timing: Partial<TurnTiming> = {
       endOfUtteranceDelayMs: Math.max(0, finalAtMs - (u.speechEndedAtMs ?? finalAtMs)),

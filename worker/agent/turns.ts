@@ -50,10 +50,22 @@ export class TurnRunner {
 
   async answer(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number): Promise<void> {
     await this.#current?.done;
-    const turn = ++this.#turn;
     const user = { role: 'user' as const, text: userText, atMs: Date.now() };
     this.#history.add(user);
     this.#o.report.appendHistory([user]);
+    await this.#respond(userText, speechEndedAtMs, timing, sttFailovers);
+  }
+
+  /** Answers the caller's last words again (the answer to them was cut before it played, by what was no turn). */
+  async answerAgain(speechEndedAtMs: number): Promise<void> {
+    await this.#current?.done;
+    const last = this.#history.messages.at(-1);
+    if (last?.role !== 'user') return;
+    await this.#respond(last.text, speechEndedAtMs, {}, 0);
+  }
+
+  async #respond(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number): Promise<void> {
+    const turn = ++this.#turn;
     await this.#run(async (running) => {
       this.#state.to('thinking', 'end of turn');
       const result = await speakAnswer(this.#deps(), { system: this.#o.systemPrompt, messages: this.#history.forModel() }, `agent-${turn}`, running.controller.signal);

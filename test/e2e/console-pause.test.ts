@@ -1,0 +1,53 @@
+// A caller who pauses mid-sentence just past the STT's own endpointing: the turn ends early (Deepgram's speech_final
+// with enough VAD silence), the caller goes on inside the VAD's silence window while the agent is still thinking, and
+// no word is lost: the rest of the sentence starts the next utterance, the answer to half a sentence never plays, and
+// the agent answers the whole sentence once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleEnv, killConsoles, makeTempDir, removeDir, runConsole, speechWav, startFakes, TEST_TIMEOUT_MS, type Fakes } from './console-support.ts';
+
+describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () => {
+  let fakes: Fakes;
+  let dir: string;
+
+  beforeAll(async () => {
+    fakes = await startFakes();
+    dir = await makeTempDir('console-pause');
+  });
+  afterAll(async () => {
+    killConsoles();
+    await fakes?.close();
+    await removeDir(dir);
+  });
+
+  it('keeps every word and answers the whole sentence once', async () => {
+    const input = await speechWav(dir, 'pause', [
+      { silenceMs: 1_000 },
+      { say: 'What is the weather like' },
+      { silenceMs: 380 },
+      { say: 'in Paris tomorrow morning' },
+      { silenceMs: 4_000 },
+    ]);
+    fakes.reset();
+    fakes.deepgram.script.pushTranscripts('what is the weather like', 'in paris tomorrow morning');
+    // In real time (not --fast), so the timing is robust: the LLM takes 500 ms, the caller resumes about 400 ms into
+    // it, and without the rule the answer would start playing well before 400 ms of resumed speech could cut it.
+    fakes.openai.setProfile({ ttfbMs: 500 });
+    // A VAD silence window longer than espeak's pause, so only the STT's endpointing can end the first half.
+    const run = await runConsole({ input, dir, name: 'pause', env: consoleEnv(fakes, { END_OF_TURN_SILENCE_MS: '900' }), fast: false });
+
+    // Both halves were kept, back to back, with one answer after them: to the whole sentence.
+    expect(run.report.history.map((m) => [m.role, m.text])).toEqual([
+      ['user', 'what is the weather like'],
+      ['user', 'in paris tomorrow morning'],
+      ['assistant', 'You said: "what is the weather like in paris tomorrow morning". That is interesting.'],
+    ]);
+    // The model was finally asked about the whole sentence.
+    const chats = fakes.openai.requests.filter((r) => r.route === 'chat');
+    expect(chats.at(-1)!.bodyText).toContain('what is the weather like in paris tomorrow morning');
+    // The answer that started after the first half never reached the caller.
+    const answered = run.report.turns.filter((t) => t.agentAudioStartedAtMs !== undefined);
+    expect(answered).toHaveLength(1);
+    expect(answered[0]!.userText).toBe('in paris tomorrow morning');
+    expect(run.report.history.some((m) => m.interrupted)).toBe(false);
+  });
+});
