@@ -34,7 +34,12 @@ export class TurnRunner {
   }
 
   async idle(): Promise<void> {
-    await this.#current?.done;
+    await this.#turnFree();
+  }
+
+  /** One turn at a time: several waiters may wake on the same finish, so each checks again (#run takes it synchronously). */
+  async #turnFree(): Promise<void> {
+    while (this.#current) await this.#current.done;
   }
 
   /** Barge-in or shutdown: stop playback at once and cancel the LLM and TTS work in flight. */
@@ -49,7 +54,7 @@ export class TurnRunner {
   }
 
   async answer(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number): Promise<void> {
-    await this.#current?.done;
+    await this.#turnFree();
     const user = { role: 'user' as const, text: userText, atMs: Date.now() };
     this.#history.add(user);
     this.#o.report.appendHistory([user]);
@@ -58,7 +63,7 @@ export class TurnRunner {
 
   /** Answers the caller's last words again (the answer to them was cut before it played, by what was no turn). */
   async answerAgain(speechEndedAtMs: number): Promise<void> {
-    await this.#current?.done;
+    await this.#turnFree();
     const last = this.#history.messages.at(-1);
     if (last?.role !== 'user') return;
     await this.#respond(last.text, speechEndedAtMs, {}, 0);
@@ -95,7 +100,7 @@ export class TurnRunner {
 
   /** A fixed line through TTS only: the greeting, the idle prompt, the apology. */
   async say(text: string, kind: string): Promise<void> {
-    await this.#current?.done;
+    await this.#turnFree();
     await this.#run(async (running) => {
       const timeline = await this.#speakFixed(text, kind, running.controller.signal);
       await this.#drain(running.controller.signal);
