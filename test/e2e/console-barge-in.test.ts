@@ -10,12 +10,11 @@ import {
   consoleEnv,
   durationMs,
   firstLoudMs,
-  killConsoles,
+  tearDown,
   lastLoudEndMs,
   loudMsWithin,
   loudRegions,
   makeTempDir,
-  removeDir,
   runConsole,
   speechWav,
   startFakes,
@@ -55,11 +54,7 @@ describe('console: barge-in', { timeout: TEST_TIMEOUT_MS }, () => {
     dir = await makeTempDir('console-barge-in');
   });
 
-  afterAll(async () => {
-    killConsoles();
-    await fakes?.close();
-    await removeDir(dir);
-  });
+  afterAll(() => tearDown(fakes, dir));
 
   const cases = [
     // Eight sentences take longer to synthesise than the caller waits: the cut lands while text is still on its way.

@@ -10,12 +10,11 @@ import {
   consoleEnv,
   durationMs,
   firstLoudMs,
-  killConsoles,
+  tearDown,
   lastLoudEndMs,
   loudMsWithin,
   loudRegions,
   makeTempDir,
-  removeDir,
   runConsole,
   speechWav,
   startFakes,
@@ -50,11 +49,7 @@ describe('console: faults mid-conversation', { timeout: TEST_TIMEOUT_MS }, () =>
     speech = loudRegions(input);
   });
 
-  afterAll(async () => {
-    killConsoles();
-    await fakes?.close();
-    await removeDir(dir);
-  });
+  afterAll(() => tearDown(fakes, dir));
 
   function run(name: string): Promise<ConsoleRun> {
     return runConsole({ input: inputPath, dir, name, env: consoleEnv(fakes, { APOLOGY_TEXT: APOLOGY }) });

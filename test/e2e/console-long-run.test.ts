@@ -7,11 +7,10 @@ import { readWavFile } from '../../worker/audio/wav-read.ts';
 import {
   FRAME_MS,
   consoleEnv,
-  killConsoles,
+  tearDown,
   loudMsWithin,
   loudRegions,
   makeTempDir,
-  removeDir,
   runConsole,
   speechWav,
   startFakes,
@@ -33,11 +32,7 @@ describe('console: a long run', () => {
     dir = await makeTempDir('console-long-run');
   });
 
-  afterAll(async () => {
-    killConsoles();
-    await fakes?.close();
-    await removeDir(dir);
-  });
+  afterAll(() => tearDown(fakes, dir));
 
   it('answers sixteen turns in order, and handles, sockets, listeners and memory do not grow with them', async () => {
     const parts: Part[] = [{ silenceMs: 1_000 }];

@@ -3,7 +3,7 @@
 // no word is lost: the rest of the sentence starts the next utterance, the answer to half a sentence never plays, and
 // the agent answers the whole sentence once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleEnv, killConsoles, makeTempDir, removeDir, runConsole, speechWav, startFakes, TEST_TIMEOUT_MS, type Fakes } from './console-support.ts';
+import { consoleEnv, tearDown, makeTempDir, runConsole, speechWav, startFakes, TEST_TIMEOUT_MS, type Fakes } from './console-support.ts';
 
 describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () => {
   let fakes: Fakes;
@@ -13,11 +13,7 @@ describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () 
     fakes = await startFakes();
     dir = await makeTempDir('console-pause');
   });
-  afterAll(async () => {
-    killConsoles();
-    await fakes?.close();
-    await removeDir(dir);
-  });
+  afterAll(() => tearDown(fakes, dir));
 
   it('keeps every word and answers the whole sentence once', async () => {
     const input = await speechWav(dir, 'pause', [

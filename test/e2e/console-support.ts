@@ -235,6 +235,13 @@ async function hungHandles(reportPath: string): Promise<string> {
   }
 }
 
+/** After a file's runs: kill any console still running, stop the fakes, remove the run folder. */
+export async function tearDown(fakes: Fakes | undefined, dir: string | undefined): Promise<void> {
+  killConsoles();
+  await fakes?.close();
+  await removeDir(dir);
+}
+
 /** The settings every run shares: no greeting and no idle prompt unless a test asks for them. */
 export function consoleEnv(fakes: Fakes, extra: Record<string, string> = {}): Record<string, string> {
   return { ...fakes.env, GREETING: '', IDLE_PROMPT_MS: '0', ...extra };

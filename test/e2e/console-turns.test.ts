@@ -11,12 +11,11 @@ import {
   convertWav,
   durationMs,
   firstLoudMs,
-  killConsoles,
+  tearDown,
   lastLoudEndMs,
   loudMsWithin,
   loudRegions,
   makeTempDir,
-  removeDir,
   runConsole,
   speechWav,
   startFakes,
@@ -50,11 +49,7 @@ describe('console: several turns in one file', { timeout: TEST_TIMEOUT_MS }, () 
     ]);
   });
 
-  afterAll(async () => {
-    killConsoles();
-    await fakes?.close();
-    await removeDir(dir);
-  });
+  afterAll(() => tearDown(fakes, dir));
 
   function script(count: number): void {
     fakes.reset();
