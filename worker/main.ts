@@ -3,7 +3,7 @@
 // the room over LiveKit, the conversation, and a clean exit: SIGTERM, the last caller gone, idle, or too long.
 import { dispose as disposeRtc } from '@livekit/rtc-node';
 import { assembleConversation } from './assemble.ts';
-import { parseAgentConfig, parseLaunchedConfig, WorkerConfigError } from './config.ts';
+import { parseAgentConfig, parseLaunchedConfig, WorkerConfigError, type AgentConfig, type LaunchedConfig } from './config.ts';
 import { createControlPlaneClient, type ControlPlaneClient } from './control-plane/client.ts';
 import { startHealthServer } from './health-server.ts';
 import { createLogger } from './log.ts';
@@ -33,6 +33,17 @@ async function main(): Promise<number> {
   const agent = parseAgentConfig(process.env);
   const launched = parseLaunchedConfig(process.env);
   const client = createControlPlaneClient({ functionsUrl: launched.FUNCTIONS_URL, workerToken: launched.WORKER_TOKEN });
+  try {
+    return await serve(agent, launched, client);
+  } catch (err) {
+    // Any start failure once the control plane is known (no providers, no room): say so, so it can relaunch or stop.
+    const reason = err instanceof Error ? err.message : String(err);
+    await client.reportStatus('failed', reason.slice(0, 200)).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function serve(agent: AgentConfig, launched: LaunchedConfig, client: ControlPlaneClient): Promise<number> {
   const session = await loadSession(client, {
     sessionId: launched.SESSION_ID,
     room: launched.ROOM,
@@ -102,10 +113,9 @@ async function main(): Promise<number> {
   try {
     await transport.start();
   } catch (err) {
-    // The functions relaunch a failed worker (bounded); tell them now rather than letting the heartbeat run out.
-    await client.reportStatus('failed', `could not join the room: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200)).catch(() => undefined);
+    // The functions relaunch a failed worker (bounded); main() tells them now rather than letting the heartbeat run out.
     await Promise.allSettled([assembled.close(), reporter.close({ timeoutMs: 1_000 }), health.close()]);
-    throw err;
+    throw new Error(`could not join the room: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   await client.reportStatus('joined').catch((err: unknown) => {
     if ((err as { sessionEnded?: boolean }).sessionEnded) shutdown('session_ended');

@@ -105,4 +105,30 @@ describe('a launched worker whose room cannot be joined', () => {
     expect(run.output).not.toContain('sk-fake');
     expect(run.output).not.toContain(launched.env.WORKER_TOKEN);
   });
+
+  it('without any provider key for a chain, reports failed saying which chain and exits 1', async () => {
+    const body = webhookBody({ event: 'participant_joined', room: { name: 'keyless-room' }, participant: { identity: 'caller' } });
+    const { sessionId } = (await (await postWebhook(cp.fn, body, await signWebhook(body))).json()) as { sessionId: string };
+    const launched = await waitFor('the launch env', () => cp.workerEnvs().find((w) => w.env.SESSION_ID === sessionId));
+    const { OPENAI_API_KEY: _dropped, ...withoutOpenAi } = providerEnv;
+    const run = await runWorker({
+      ...withoutOpenAi,
+      ROOM: launched.env.ROOM ?? '',
+      SESSION_ID: sessionId,
+      WORKER_TOKEN: launched.env.WORKER_TOKEN ?? '',
+      FUNCTIONS_URL: cp.fn.url,
+      LIVEKIT_URL: `ws://127.0.0.1:${await closedPort()}`,
+      LIVEKIT_API_KEY: 'devkey',
+      LIVEKIT_API_SECRET: 'secret',
+      HEALTH_PORT: '0',
+    });
+    expect(run.code).toBe(1);
+    // The session's chains are stt=openai, llm=openai,anthropic,groq (no keys but OpenAI's), tts=openai.
+    const session = await waitFor('the failed status', async () => {
+      const res = await cp.fn.fetch(`/v1/sessions/${sessionId}`, { headers: { authorization: 'Bearer test-app-key-1' } });
+      const json = (await res.json()) as { status: string; workerReason?: string };
+      return json.status === 'failed' ? json : undefined;
+    });
+    expect(session.workerReason).toMatch(/no stt provider is configured/);
+  });
 });
