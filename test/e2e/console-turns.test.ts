@@ -135,6 +135,26 @@ describe('console: several turns in one file', { timeout: TEST_TIMEOUT_MS }, () 
     expect(run.report.transcripts.filter((t) => t.speaker === 'agent').map((t) => t.text)[0]).toBe(greeting);
   });
 
+  it('gives way at once when the caller speaks over the greeting, and answers them', async () => {
+    script(1);
+    const greeting = 'Hello and welcome to the demo line. I can answer questions about the weather, jokes and the moon.';
+    const input = await speechWav(dir, 'over-greeting', [{ silenceMs: 800 }, { say: QUESTIONS[0]! }, { silenceMs: GAP_MS }]);
+    const run = await runConsole({ input, dir, name: 'over-greeting', env: consoleEnv(fakes, { GREETING: greeting }) });
+    const speech = loudRegions(await readWavFile(input));
+    const onsetMs = speech[0]!.startMs;
+    // The greeting stops once the VAD confirms speech (Silero's rise after the energy onset, then 150 ms), not after
+    // BARGE_IN_MIN_MS (400 ms) of speech on top of that.
+    const greetingEndMs = lastLoudEndMs(run.output, 0, speech[0]!.endMs)!;
+    expect(greetingEndMs).toBeGreaterThan(onsetMs - FRAME_MS);
+    expect(greetingEndMs - onsetMs).toBeLessThanOrEqual(400);
+    // The caller's question is answered as usual, and the greeting is kept as far as it was heard.
+    expect(run.report.turns.map((t) => [t.userText, t.agentText])).toEqual([[TRANSCRIPTS[0], REPLIES[0]]]);
+    const heardGreeting = run.report.history[0]!;
+    expect(heardGreeting).toMatchObject({ role: 'assistant', interrupted: true });
+    expect(greeting.startsWith(heardGreeting.text)).toBe(true);
+    expect(heardGreeting.text.length).toBeLessThan(greeting.length);
+  });
+
   it('takes a stereo 48 kHz recording: same turns, same timeline as the mono original', async () => {
     script(2);
     const mono = await speechWav(dir, 'two', [

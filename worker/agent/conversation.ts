@@ -109,9 +109,9 @@ export class Conversation {
     const spokenMs = current ? current.speechMs - this.#vad.trailingSilenceMs : 0;
     if (current?.overAgent && !current.bargedIn && this.#turns.busy) {
       // Still thinking: the caller has more to say, so an answer to half a sentence must not start playing at all.
-      // Speaking: only speech long enough to be meant cuts the agent off.
+      // A greeting or an idle prompt gives way at once. Otherwise only speech long enough to be meant cuts the agent off.
       const thinking = this.state.state === 'thinking';
-      if (thinking || spokenMs >= this.#o.bargeInMinMs) {
+      if (thinking || this.#turns.yieldsAtOnce || spokenMs >= this.#o.bargeInMinMs) {
         current.bargedIn = true;
         current.cutThinking = thinking;
         this.#turns.interruptAll(thinking ? 'caller_resumed' : 'barge-in');

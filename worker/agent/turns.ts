@@ -9,6 +9,7 @@ import type { StateMachine } from './state-machine.ts';
 import type { ConversationOptions } from './types.ts';
 
 interface Running {
+  kind: string;
   controller: AbortController;
   done: Promise<void>;
   /** Played position of the output when the caller cut in. */
@@ -31,6 +32,12 @@ export class TurnRunner {
   /** The agent is thinking or speaking (including audio still playing out). */
   get busy(): boolean {
     return this.#current !== undefined;
+  }
+
+  /** What the agent is saying is only a courtesy (greeting, idle prompt): it gives way as soon as the caller speaks. */
+  get yieldsAtOnce(): boolean {
+    const kind = this.#current?.kind;
+    return kind === 'greeting' || kind === 'idle_prompt';
   }
 
   async idle(): Promise<void> {
@@ -71,7 +78,7 @@ export class TurnRunner {
 
   async #respond(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number): Promise<void> {
     const turn = ++this.#turn;
-    await this.#run(async (running) => {
+    await this.#run('answer', async (running) => {
       this.#state.to('thinking', 'end of turn');
       const result = await speakAnswer(this.#deps(), { system: this.#o.systemPrompt, messages: this.#history.forModel() }, `agent-${turn}`, running.controller.signal);
       // Synthesis runs ahead of playout, so most barge-ins land while the queued audio drains: judge after it.
@@ -101,7 +108,7 @@ export class TurnRunner {
   /** A fixed line through TTS only: the greeting, the idle prompt, the apology. */
   async say(text: string, kind: string): Promise<void> {
     await this.#turnFree();
-    await this.#run(async (running) => {
+    await this.#run(kind, async (running) => {
       const timeline = await this.#speakFixed(text, kind, running.controller.signal);
       await this.#drain(running.controller.signal);
       const interrupted = running.cutAtPlayedMs !== undefined;
@@ -115,9 +122,9 @@ export class TurnRunner {
     await this.say(this.#o.apologyText, 'apology');
   }
 
-  async #run(work: (running: Running) => Promise<ChainExhaustedError | undefined>): Promise<void> {
+  async #run(kind: string, work: (running: Running) => Promise<ChainExhaustedError | undefined>): Promise<void> {
     let finish: () => void = () => undefined;
-    const running: Running = { controller: new AbortController(), done: new Promise((r) => (finish = r)) };
+    const running: Running = { kind, controller: new AbortController(), done: new Promise((r) => (finish = r)) };
     this.#current = running;
     let exhausted: ChainExhaustedError | undefined;
     try {
