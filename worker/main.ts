@@ -97,9 +97,14 @@ async function serve(agent: AgentConfig, launched: LaunchedConfig, client: Contr
   process.once('SIGINT', () => shutdown('sigint'));
 
   let emptyTimer: ReturnType<typeof setTimeout> | undefined;
+  // 'active' only after 'joined' has gone out: a caller already in the room is announced while we join.
+  let joinedReported = false;
+  let callerPresent = false;
+  const reportActive = () => void client.reportStatus('active').catch(() => undefined);
   transport.on('callerJoined', () => {
     clearTimeout(emptyTimer);
-    void client.reportStatus('active').catch(() => undefined);
+    callerPresent = true;
+    if (joinedReported) reportActive();
   });
   transport.on('callerLeft', () => {
     clearTimeout(emptyTimer);
@@ -120,6 +125,8 @@ async function serve(agent: AgentConfig, launched: LaunchedConfig, client: Contr
   await client.reportStatus('joined').catch((err: unknown) => {
     if ((err as { sessionEnded?: boolean }).sessionEnded) shutdown('session_ended');
   });
+  joinedReported = true;
+  if (callerPresent) reportActive();
   const running = conversation.run(stop.signal).then(
     () => shutdown('input_ended'),
     (err: unknown) => shutdown(`conversation_failed: ${err instanceof Error ? err.message : String(err)}`),

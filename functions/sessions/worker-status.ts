@@ -3,7 +3,7 @@ import type { WorkerStatusReport } from '../contract.ts';
 import type { Deps } from '../deps.ts';
 import { countLater } from '../observability/counters.ts';
 import { log } from '../observability/log.ts';
-import type { SessionRecord } from './record.ts';
+import { TERMINAL_STATUSES, type SessionRecord } from './record.ts';
 import { markInactive, updateSession, type UpdateOutcome } from './store.ts';
 
 export async function applyWorkerStatus(deps: Deps, session: SessionRecord, report: WorkerStatusReport): Promise<UpdateOutcome> {
@@ -12,9 +12,14 @@ export async function applyWorkerStatus(deps: Deps, session: SessionRecord, repo
   const reason = report.reason;
   let outcome: UpdateOutcome;
   switch (report.status) {
-    case 'joined':
-      outcome = await updateSession(deps.redis, session.id, { status: 'joined', joinedAtMs: now, lastSeenAtMs: now, updatedAtMs: now }, ttl);
+    case 'joined': {
+      // A late 'joined' must not take an active session back; it still counts as a heartbeat.
+      outcome = await updateSession(deps.redis, session.id, { status: 'joined', joinedAtMs: now, lastSeenAtMs: now, updatedAtMs: now }, ttl, [...TERMINAL_STATUSES, 'active']);
+      if (outcome === 'finished' && session.status === 'active') {
+        outcome = await updateSession(deps.redis, session.id, { lastSeenAtMs: now }, ttl);
+      }
       break;
+    }
     case 'active':
       outcome = await updateSession(deps.redis, session.id, { status: 'active', lastSeenAtMs: now, updatedAtMs: now }, ttl);
       break;

@@ -85,6 +85,9 @@ describe('session, history and status', () => {
     expect(session?.status).toBe('joined');
     expect(Number(session?.joinedAtMs)).toBeGreaterThan(0);
     expect((await call(token, '/status', { status: 'active' })).status).toBe(200);
+    // A 'joined' that arrives late does not take an active session back.
+    expect((await call(token, '/status', { status: 'joined' })).status).toBe(200);
+    expect(toFieldMap(await cp.redis.hgetall(`session:${sessionId}`))?.status).toBe('active');
     expect((await call(token, '/status', { status: 'ended', reason: 'caller left' })).status).toBe(200);
     session = toFieldMap(await cp.redis.hgetall(`session:${sessionId}`));
     expect(session).toMatchObject({ status: 'ended', endReason: 'worker_ended', workerReason: 'caller left' });
