@@ -88,7 +88,8 @@ class FileTimelineTransport implements FileTransport {
     this.#inputFrameSamples = wholeSamples(frameMs, this.inputSampleRate, 'inputSampleRate');
     this.#outputFrameSamples = wholeSamples(frameMs, this.#outputSampleRate, 'outputSampleRate');
     this.#silentOutputFrame = new Int16Array(this.#outputFrameSamples);
-    this.#clock = new VirtualClock({ frameMs, speed: options.speed ?? 1, onTick: () => this.#tick() });
+    // The next tick waits until the agent has taken the caller's previous frame: its timings stay true under load.
+    this.#clock = new VirtualClock({ frameMs, speed: options.speed ?? 1, onTick: () => this.#tick(), ready: () => this.#frames.size === 0 });
     this.input = this.#frames;
     this.output = this.#sink();
     this.inputEnded = new Promise((resolve) => {

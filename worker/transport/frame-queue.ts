@@ -23,6 +23,11 @@ export class FrameQueue<T> implements AsyncIterable<T> {
     return this.#ended;
   }
 
+  /** Frames pushed and not yet taken by the reader. */
+  get size(): number {
+    return this.#frames.length;
+  }
+
   /** Frames dropped because the reader fell `maxFrames` behind. */
   get droppedFrames(): number {
     return this.#dropped;

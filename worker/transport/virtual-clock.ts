@@ -10,7 +10,15 @@ export interface VirtualClockOptions {
   speed: number;
   /** Runs first on every tick, with the time the tick advanced to. */
   onTick(nowMs: number): void;
+  /**
+   * Whether the next tick may happen. While false, time waits (up to maxWaitMs of real time a tick), so a reader that
+   * falls behind — a busy CPU at --fast speed — sees the caller's audio at the times it really has, instead of late.
+   */
+  ready?(): boolean;
+  maxWaitMs?: number;
 }
+
+const WAIT_POLL_MS = 1;
 
 interface VirtualTimer {
   dueMs: number;
@@ -90,10 +98,19 @@ export class VirtualClock {
     // followed by the next one after a yield to the event loop rather than in a synchronous burst.
     const dueRealMs = this.#realStartMs + ((this.#ticks + 1) * this.#options.frameMs) / this.#options.speed;
     const delayMs = Math.max(0, dueRealMs - performance.now());
-    this.#pending = setTimeout(() => {
-      if (!this.#running) return;
-      this.tick();
-      if (this.#running) this.#schedule();
-    }, delayMs);
+    this.#pending = setTimeout(() => this.#tickWhenReady(performance.now()), delayMs);
+  }
+
+  #tickWhenReady(waitingSinceMs: number): void {
+    if (!this.#running) return;
+    const waitedMs = performance.now() - waitingSinceMs;
+    if (this.#options.ready && !this.#options.ready() && waitedMs < (this.#options.maxWaitMs ?? 500)) {
+      this.#pending = setTimeout(() => this.#tickWhenReady(waitingSinceMs), WAIT_POLL_MS);
+      return;
+    }
+    // Time stood still while we waited: later ticks keep their pace instead of rushing to catch up.
+    this.#realStartMs += waitedMs;
+    this.tick();
+    if (this.#running) this.#schedule();
   }
 }
