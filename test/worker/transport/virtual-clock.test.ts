@@ -60,6 +60,27 @@ describe('VirtualClock', () => {
     expect(clock.now()).toBe(200);
   });
 
+  it('waits for its reader before ticking, and gives up waiting after maxWaitMs', async () => {
+    let ready = false;
+    const ticks: number[] = [];
+    const clock = new VirtualClock({ frameMs: 20, speed: 1_000, onTick: (t) => ticks.push(t), ready: () => ready, maxWaitMs: 10_000 });
+    clock.start();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(ticks).toEqual([]);
+    ready = true;
+    await new Promise((r) => setTimeout(r, 60));
+    clock.stop();
+    expect(ticks.length).toBeGreaterThan(2);
+
+    const stuck: number[] = [];
+    const impatient = new VirtualClock({ frameMs: 20, speed: 1_000, onTick: (t) => stuck.push(t), ready: () => false, maxWaitMs: 20 });
+    impatient.start();
+    await new Promise((r) => setTimeout(r, 200));
+    impatient.stop();
+    expect(stuck.length).toBeGreaterThan(0);
+    expect(stuck.length).toBeLessThan(15);
+  });
+
   it('refuses a speed or frame that is not positive', () => {
     expect(() => new VirtualClock({ frameMs: 20, speed: 0, onTick: () => undefined })).toThrow(RangeError);
     expect(() => new VirtualClock({ frameMs: 0, speed: 1, onTick: () => undefined })).toThrow(RangeError);
