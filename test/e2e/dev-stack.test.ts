@@ -9,7 +9,7 @@ import { TokenVerifier } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook, webhookBody } from '../support/livekit.ts';
 import { REPO_ROOT, RECORDING_WORKER_COMMAND } from '../support/local-launcher.ts';
-import { findFreePort } from '../support/redis.ts';
+import { closedPort } from '../fakes/kit/server.ts';
 import { waitFor } from '../support/wait.ts';
 
 const portOpen = (port: number) =>
@@ -28,7 +28,7 @@ describe('npm run dev', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dev-stack-'));
-    ports = { redis: await findFreePort(), standIn: await findFreePort(), launcher: await findFreePort(), functions: await findFreePort() };
+    ports = { redis: await closedPort(), standIn: await closedPort(), launcher: await closedPort(), functions: await closedPort() };
     const envFile = join(dir, 'dev.vars');
     writeFileSync(
       envFile,

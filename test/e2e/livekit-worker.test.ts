@@ -27,21 +27,9 @@ import { REPO_ROOT } from '../support/local-launcher.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 import { rms } from '../worker/transport/wav-fixture.ts';
 import { FRAME_MS, LOUD_RMS, consoleEnv, convertWav, makeTempDir, removeDir, speechWav, startFakes, type Fakes } from './console-support.ts';
+import { liveKitServerEnv } from '../support/livekit-server.ts';
 
-const env = {
-  url: process.env['LIVEKIT_URL'],
-  apiKey: process.env['LIVEKIT_API_KEY'],
-  apiSecret: process.env['LIVEKIT_API_SECRET'],
-};
-const missing = Object.entries({ LIVEKIT_URL: env.url, LIVEKIT_API_KEY: env.apiKey, LIVEKIT_API_SECRET: env.apiSecret })
-  .filter(([, value]) => !value)
-  .map(([name]) => name);
-const skipReason =
-  missing.length > 0
-    ? `LiveKit worker end-to-end test skipped: ${missing.join(', ')} not set. Run a LiveKit server (livekit-server --dev) and set ` +
-      'LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=devkey LIVEKIT_API_SECRET=secret to run it.'
-    : undefined;
-if (skipReason) console.warn(skipReason);
+const { server, skipReason } = liveKitServerEnv('LiveKit worker end-to-end test');
 
 const CALLER = 'caller-worker-e2e';
 const QUESTION = 'What is the weather like today';
@@ -107,7 +95,7 @@ describe('the media worker in a real LiveKit room', () => {
   it.skipIf(skipReason !== undefined)(
     'joins as the agent, answers a spoken question with audio, states and captions, and leaves on SIGTERM',
     async () => {
-      const { url, apiKey, apiSecret } = env as { url: string; apiKey: string; apiSecret: string };
+      const { url, apiKey, apiSecret } = server!;
 
       // 1. The control plane (pointed at the real server) and the fake vendors, scripted for one turn.
       cp = await startControlPlane({

@@ -11,13 +11,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEcsLauncher, type EcsLauncherOptions } from '../../functions/launchers/ecs.ts';
 import { LaunchError, type LaunchRequest } from '../../functions/launchers/types.ts';
 import {
-  closedPort,
   ECS_TARGET_PREFIX as TARGET_PREFIX,
   startFakeEcs,
   type FakeEcs,
   type Received,
   type Reply,
 } from '../fixtures/fake-ecs.ts';
+import { closedPort } from '../fakes/kit/server.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const WRANGLER_BIN = join(REPO_ROOT, 'node_modules/wrangler/bin/wrangler.js');

@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import { errors, Redis } from '@upstash/redis';
 import { Ratelimit } from '@upstash/ratelimit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort, startUpstashStack } from '../support/redis.ts';
+import { startUpstashStack } from '../support/redis.ts';
+import { closedPort } from '../fakes/kit/server.ts';
 import type { UpstashStack } from '../support/redis.ts';
 
 type ClientOptions = { enableAutoPipelining?: boolean; token?: string };
@@ -366,7 +367,7 @@ describe('Upstash REST stand-in as a process (main.ts)', () => {
 
   it('serves on the configured port, logs its URL without the token and stops on SIGTERM', async () => {
     const stack = await startUpstashStack();
-    const port = await findFreePort();
+    const port = await closedPort();
     const token = 'main-process-token-1234';
     const child = runMain({ UPSTASH_REDIS_REST_TOKEN: token, REDIS_URL: stack.redisUrl, UPSTASH_STANDIN_PORT: String(port) });
     try {

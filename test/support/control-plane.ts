@@ -2,7 +2,7 @@
 // local launcher process with a recording stand-in worker, and the functions bundle in workerd.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from '@upstash/redis';
@@ -11,6 +11,7 @@ import { startFunctions, testBindings, type FunctionsHandle } from './functions.
 import { startFakeRoomService, type FakeRoomService } from './livekit.ts';
 import { RECORDING_WORKER_COMMAND, startLocalLauncher, type RunningLauncher } from './local-launcher.ts';
 import { startUpstashStack, type UpstashStack } from './redis.ts';
+import { closedPort } from '../fakes/kit/server.ts';
 
 export interface ControlPlane {
   stack: UpstashStack;
@@ -43,7 +44,7 @@ export interface ControlPlaneWithLauncherDown extends Omit<ControlPlane, 'launch
 
 export async function startControlPlaneWithLauncherDown(overrides: Record<string, string> = {}): Promise<ControlPlaneWithLauncherDown> {
   const workerOutDir = mkdtempSync(join(tmpdir(), 'voice-workers-'));
-  const launcherPort = await freePort();
+  const launcherPort = await closedPort();
   let launcher: RunningLauncher | undefined;
   const base = await assemble(workerOutDir, `http://127.0.0.1:${launcherPort}`, overrides, () => launcher);
   return {
@@ -59,17 +60,6 @@ export async function startControlPlaneWithLauncherDown(overrides: Record<string
   };
 }
 
-/** A port on 127.0.0.1 that was free a moment ago (nothing listens on it when this returns). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function recordingLauncherEnv(workerOutDir: string): Record<string, string> {
   return {

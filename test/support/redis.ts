@@ -4,10 +4,11 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createUpstashRestServer } from '../../infra/local/upstash-rest/server.ts';
+import { closedPort } from '../fakes/kit/server.ts';
 
 const REDIS_SERVER_BIN = '/usr/bin/redis-server';
 const HOST = '127.0.0.1';
@@ -55,25 +56,13 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-/** A port that was free a moment ago: the OS picks it for a listener on port 0, which is then closed. */
-export async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => (port ? resolve(port) : reject(new Error('could not find a free port'))));
-    });
-  });
-}
 
 /** Spawns redis-server on a free (or the given) port with no persistence and waits (bounded) until it answers. */
 export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServerHandle> {
   if (!existsSync(REDIS_SERVER_BIN)) {
     throw new Error(`redis-server not found at ${REDIS_SERVER_BIN}: apt-get install redis-server`);
   }
-  const port = options.port ?? (await findFreePort());
+  const port = options.port ?? (await closedPort());
   // Real path: redis reports its working dir resolved, and that is how we recognise our own server.
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'redis-test-')));
   const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];

@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintWorkerToken } from '../../functions/sessions/worker-token.ts';
 import { ControlPlaneError, createControlPlaneClient, type ControlPlaneClient } from '../../worker/control-plane/client.ts';
-import { freePort, postWebhook, sessionFields, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { postWebhook, sessionFields, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { signWebhook, webhookBody } from '../support/livekit.ts';
 import { waitFor } from '../support/wait.ts';
+import { closedPort } from '../fakes/kit/server.ts';
 
 const WORKER_TOKEN_SECRET = 'test-worker-token-secret-of-enough-length';
 let cp: ControlPlane;
@@ -229,7 +230,7 @@ describe('when the functions cannot answer properly', () => {
   });
 
   it('calls a port where nothing listens a retryable network failure', async () => {
-    const nowhere = createControlPlaneClient({ functionsUrl: `http://127.0.0.1:${await freePort()}`, workerToken: 'any' });
+    const nowhere = createControlPlaneClient({ functionsUrl: `http://127.0.0.1:${await closedPort()}`, workerToken: 'any' });
     expect(await failure(nowhere.postMetrics({}))).toMatchObject({ kind: 'network', retryable: true, status: undefined });
   });
 });

@@ -25,6 +25,7 @@ import {
   type VendorFakes,
   type WireEnd,
 } from './fault-matrix-support.ts';
+import { concatPcm } from '../../worker/audio/frames.ts';
 
 type TtsVendor = 'elevenlabs' | 'openai';
 
@@ -84,20 +85,11 @@ afterAll(async () => {
   await fakes?.close();
 });
 
-function concat(parts: Int16Array[]): Int16Array {
-  const pcm = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    pcm.set(part, offset);
-    offset += part.length;
-  }
-  return pcm;
-}
 
 type Audio = Extract<SpeechEvent, { type: 'audio' }>;
 type Failover = Extract<SpeechEvent, { type: 'failover' }>;
 const audioOf = (events: SpeechEvent[], provider?: string) =>
-  concat(events.filter((e): e is Audio => e.type === 'audio' && (provider === undefined || e.provider === provider)).map((e) => e.pcm));
+  concatPcm(events.filter((e): e is Audio => e.type === 'audio' && (provider === undefined || e.provider === provider)).map((e) => e.pcm));
 
 /** Compared as bytes: a sample-for-sample match without printing 80 000 numbers on failure. */
 const same = (actual: Int16Array, expected: Int16Array) => Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength));

@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerMetrics } from '../../functions/contract.ts';
 import { createControlPlaneClient } from '../../worker/control-plane/client.ts';
 import { createReporter, type Reporter, type ReporterOptions } from '../../worker/report.ts';
-import { freePort, postWebhook, sessionFields, startControlPlane, startHoldingProxy, type ControlPlane } from '../support/control-plane.ts';
+import { postWebhook, sessionFields, startControlPlane, startHoldingProxy, type ControlPlane } from '../support/control-plane.ts';
 import { signWebhook, webhookBody } from '../support/livekit.ts';
 import { waitFor } from '../support/wait.ts';
+import { closedPort } from '../fakes/kit/server.ts';
 
 let cp: ControlPlane;
 const reporters: Reporter[] = [];
@@ -285,7 +286,7 @@ describe('shutting down', () => {
 
   it('flush() and close() return when nothing listens at all', async () => {
     const sent: Sent[] = [];
-    const reporter = reporterFor({ url: `http://127.0.0.1:${await freePort()}`, token: 'any' }, sent);
+    const reporter = reporterFor({ url: `http://127.0.0.1:${await closedPort()}`, token: 'any' }, sent);
     reporter.record({ modality: 'tts', provider: 'elevenlabs', ok: true, durationMs: 300 });
     const flushed = await settlesWithin(reporter.flush({ timeoutMs: 2_000 }));
     expect(flushed.delivered).toBe(false);

@@ -15,10 +15,6 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.#wake?.();
   }
 
-  get ended(): boolean {
-    return this.#ended;
-  }
-
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {
     for (;;) {
       const item = this.#items.shift();

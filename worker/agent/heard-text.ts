@@ -26,10 +26,6 @@ export class SpokenTimeline {
     this.#endMs += ms;
   }
 
-  get endMs(): number {
-    return this.#endMs;
-  }
-
   fullText(): string {
     return this.#spans.map((s) => s.text).join(' ');
   }

@@ -55,9 +55,6 @@ export function retryAfterMsFrom(headers: { get(name: string): string | null } |
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || err.name === 'APIUserAbortError' || err.name === 'TimeoutError');
-}
 
 /**
  * The classes every adapter shares for errors that are not the vendor's own API errors: a socket that died

@@ -8,6 +8,7 @@ import { sleep, waitFor } from '../../support/wait.ts';
 import { ProviderError } from '../../../worker/pipeline/errors.ts';
 import { createDeepgramStt, type DeepgramStt, type DeepgramSttOptions } from '../../../worker/providers/stt/deepgram.ts';
 import type { SttEvent } from '../../../worker/providers/types.ts';
+import { concatPcm } from '../../../worker/audio/frames.ts';
 
 const SAMPLE_RATE = 16_000;
 const FRAME_SAMPLES = SAMPLE_RATE / 50; // 20 ms
@@ -24,15 +25,6 @@ function silence(ms: number): Int16Array {
   return new Int16Array(Math.floor((ms * SAMPLE_RATE) / 1000));
 }
 
-function join(...parts: Int16Array[]): Int16Array {
-  const pcm = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    pcm.set(part, offset);
-    offset += part.length;
-  }
-  return pcm;
-}
 
 /** The utterance's audio in 20 ms frames, as the turn detector hands it over (only faster). */
 async function* frames(pcm: Int16Array): AsyncGenerator<Int16Array> {
@@ -48,7 +40,7 @@ async function* endless(signal: AbortSignal): AsyncGenerator<Int16Array> {
 }
 
 /** Speech, then enough silence for Deepgram's endpointing (300 ms) to mark it speech_final. */
-const endpointedUtterance = () => join(tone(600), silence(400));
+const endpointedUtterance = () => concatPcm([tone(600), silence(400)]);
 
 type Outcome = { events: SttEvent[]; error?: unknown };
 
@@ -110,7 +102,7 @@ describe('createDeepgramStt', () => {
 
     // Leading silence: the first utterance's UtteranceEnd (last word at 0.6 s) comes out of Deepgram while this
     // one streams. It is about the earlier audio, so it must not show up here.
-    const second = await transcribe(dg, frames(join(silence(800), endpointedUtterance())));
+    const second = await transcribe(dg, frames(concatPcm([silence(800), endpointedUtterance()])));
     expect(second.error).toBeUndefined();
     expect(finals(second.events)).toEqual([{ type: 'final', text: 'and close the door', speechFinal: true }]);
     expect(second.events.filter((e) => e.type === 'utterance_end')).toEqual([]);
@@ -122,12 +114,12 @@ describe('createDeepgramStt', () => {
       model: 'nova-3', encoding: 'linear16', sample_rate: '16000', channels: '1', interim_results: 'true',
       endpointing: '300', utterance_end_ms: '1000', vad_events: 'true', smart_format: 'true',
     });
-    expect(handshake?.bodyBytes).toBe((endpointedUtterance().length * 2) + (join(silence(800), endpointedUtterance()).length * 2));
+    expect(handshake?.bodyBytes).toBe((endpointedUtterance().length * 2) + (concatPcm([silence(800), endpointedUtterance()]).length * 2));
   });
 
   it('yields the UtteranceEnd of the utterance in progress', async () => {
     const dg = provider();
-    const { events, error } = await transcribe(dg, frames(join(tone(600), silence(1_200))));
+    const { events, error } = await transcribe(dg, frames(concatPcm([tone(600), silence(1_200)])));
     expect(error).toBeUndefined();
     expect(events.map((e) => e.type)).toEqual(['speech_started', 'interim', 'interim', 'final', 'utterance_end']);
   });

@@ -3,7 +3,6 @@
 // attribute and the captions the way LiveKit's client components read them. Runs when LIVEKIT_URL, LIVEKIT_API_KEY
 // and LIVEKIT_API_SECRET are set (e.g. `livekit-server --dev`: ws://127.0.0.1:7880, devkey, secret).
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import {
   AudioFrame,
   AudioSource,
@@ -22,21 +21,10 @@ import { describe, expect, it } from 'vitest';
 import { createLiveKitTransport, LiveKitTransportError } from '../../../worker/transport/livekit.ts';
 import { waitFor } from '../../support/wait.ts';
 import { rms, sine } from './wav-fixture.ts';
+import { closedPort } from '../../fakes/kit/server.ts';
+import { liveKitServerEnv } from '../../support/livekit-server.ts';
 
-const env = {
-  url: process.env['LIVEKIT_URL'],
-  apiKey: process.env['LIVEKIT_API_KEY'],
-  apiSecret: process.env['LIVEKIT_API_SECRET'],
-};
-const missing = Object.entries({ LIVEKIT_URL: env.url, LIVEKIT_API_KEY: env.apiKey, LIVEKIT_API_SECRET: env.apiSecret })
-  .filter(([, value]) => !value)
-  .map(([name]) => name);
-const skipReason =
-  missing.length > 0
-    ? `LiveKit transport test skipped: ${missing.join(', ')} not set. Run a LiveKit server (livekit-server --dev) and set ` +
-      'LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=devkey LIVEKIT_API_SECRET=secret to run it.'
-    : undefined;
-if (skipReason) console.warn(skipReason);
+const { server, skipReason } = liveKitServerEnv('LiveKit transport test');
 
 const AGENT = 'agent-transport-test';
 const CALLER = 'caller-transport-test';
@@ -69,19 +57,10 @@ async function withTimeout<T>(what: string, promise: Promise<T>, timeoutMs: numb
   }
 }
 
-/** A port on 127.0.0.1 that nothing listens on: connecting there is refused at once. */
-async function refusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
 
 describe('LiveKit transport without a server', () => {
   it('rejects start() with a LiveKitTransportError naming the room and URL, and still closes cleanly', async () => {
-    const url = `ws://127.0.0.1:${await refusedPort()}`;
+    const url = `ws://127.0.0.1:${await closedPort()}`;
     const transport = createLiveKitTransport({
       url,
       apiKey: 'devkey',
@@ -111,7 +90,7 @@ describe('LiveKit transport against a real server', () => {
   it.skipIf(skipReason !== undefined)(
     'carries audio both ways, sets lk.agent.state, publishes captions, and follows the caller in and out',
     async () => {
-      const { url, apiKey, apiSecret } = env as { url: string; apiKey: string; apiSecret: string };
+      const { url, apiKey, apiSecret } = server!;
       const roomName = `transport-test-${randomUUID()}`;
       const transport = createLiveKitTransport({
         url,
