@@ -9,6 +9,12 @@ command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 # Real speech for the worker's tests (espeak-ng) and audio measurement (sox).
 command -v espeak-ng >/dev/null 2>&1 || packages+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || packages+=(sox)
+# Ogg/Opus files for `lk room join --publish` (opusenc); PortAudio headers for building the lk CLI.
+command -v opusenc >/dev/null 2>&1 || packages+=(opus-tools)
+[ -f /usr/include/portaudio.h ] || packages+=(portaudio19-dev)
+command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
+# The talk page's browser tests run Debian's Chromium (never a test tool's own browser download).
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 
 if ((${#packages[@]})); then
   sudo=""
@@ -21,4 +27,6 @@ fi
 # onnxruntime-node (the worker's VAD) would download extras at install time; its CPU build ships in the package.
 export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
+# The real LiveKit server and CLI, pinned, built from their Go modules into .tools/bin.
+bash scripts/build-livekit.sh
 echo "setup: done (node $(node_modules/.bin/node --version) from node_modules)"

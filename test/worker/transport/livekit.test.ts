@@ -1,7 +1,7 @@
 // The LiveKit transport in a real room on a real LiveKit server, with a second rtc-node participant as the caller:
 // the caller's tone reaches the agent's input, the agent's tone reaches the caller, the caller sees the agent state
-// attribute and the captions the way LiveKit's client components read them. Runs when LIVEKIT_URL, LIVEKIT_API_KEY
-// and LIVEKIT_API_SECRET are set (e.g. `livekit-server --dev`: ws://127.0.0.1:7880, devkey, secret).
+// attribute and the captions the way LiveKit's client components read them. The server is the real livekit-server
+// that `npm run setup` builds, started by this file.
 import { randomUUID } from 'node:crypto';
 import {
   AudioFrame,
@@ -17,14 +17,12 @@ import {
 } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLiveKitTransport, LiveKitTransportError } from '../../../worker/transport/livekit.ts';
 import { waitFor } from '../../support/wait.ts';
 import { rms, sine } from './wav-fixture.ts';
 import { closedPort } from '../../fakes/kit/server.ts';
-import { liveKitServerEnv } from '../../support/livekit-server.ts';
-
-const { server, skipReason } = liveKitServerEnv('LiveKit transport test');
+import { startTestLiveKit, type LiveKitServer } from '../../support/livekit-server.ts';
 
 const AGENT = 'agent-transport-test';
 const CALLER = 'caller-transport-test';
@@ -87,7 +85,15 @@ describe('LiveKit transport without a server', () => {
 });
 
 describe('LiveKit transport against a real server', () => {
-  it.skipIf(skipReason !== undefined)(
+  let server: LiveKitServer | undefined;
+  beforeAll(async () => {
+    server = await startTestLiveKit();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it(
     'carries audio both ways, sets lk.agent.state, publishes captions, and follows the caller in and out',
     async () => {
       const { url, apiKey, apiSecret } = server!;
