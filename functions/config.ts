@@ -1,6 +1,7 @@
 // The control plane's configuration: parsed once per set of bindings, at the edge, with a message naming any bad variable.
 import { z } from 'zod';
 import { PROVIDERS, type Modality, type ProviderOrder } from './contract.ts';
+import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from './health/policy.ts';
 import type { LauncherConfig } from './launchers/create.ts';
 
 const csv = (s: string) =>
@@ -54,6 +55,8 @@ const envSchema = z
     STT_PROVIDERS: providerList('stt', 'deepgram,openai'),
     LLM_PROVIDERS: providerList('llm', 'openai,anthropic,groq'),
     TTS_PROVIDERS: providerList('tts', 'elevenlabs,openai'),
+    HEALTH_OPEN_AFTER_FAILURES: intFrom(1, 1_000, DEFAULT_HEALTH_POLICY.openAfterConsecutiveFailures),
+    HEALTH_COOL_DOWN_MS: intFrom(1_000, 3_600_000, DEFAULT_HEALTH_POLICY.coolDownMs),
     SYSTEM_PROMPT: z
       .string()
       .max(20_000)
@@ -111,6 +114,7 @@ export interface Config {
   functionsPublicUrl: string;
   metricsToken: string | undefined;
   providerPriority: ProviderOrder;
+  healthPolicy: HealthPolicy;
   systemPrompt: string;
   greeting: string | undefined;
   historyMaxMessages: number;
@@ -180,6 +184,11 @@ export function parseConfig(bindings: Record<string, unknown>): Config {
     functionsPublicUrl: env.FUNCTIONS_PUBLIC_URL.replace(/\/+$/, ''),
     metricsToken: env.METRICS_TOKEN,
     providerPriority: { stt: env.STT_PROVIDERS, llm: env.LLM_PROVIDERS, tts: env.TTS_PROVIDERS },
+    healthPolicy: {
+      ...DEFAULT_HEALTH_POLICY,
+      openAfterConsecutiveFailures: env.HEALTH_OPEN_AFTER_FAILURES,
+      coolDownMs: env.HEALTH_COOL_DOWN_MS,
+    },
     systemPrompt: env.SYSTEM_PROMPT,
     greeting: env.GREETING,
     historyMaxMessages: env.HISTORY_MAX_MESSAGES,

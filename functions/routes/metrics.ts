@@ -3,7 +3,6 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../http/env.ts';
 import { requireMetricsToken } from '../http/auth.ts';
 import { orUnavailable } from '../http/unavailable.ts';
-import { DEFAULT_HEALTH_POLICY } from '../health/policy.ts';
 import { readHealth } from '../health/scores.ts';
 import { renderExposition } from '../observability/exposition.ts';
 import { toFieldMap } from '../redis/hash.ts';
@@ -11,11 +10,11 @@ import { keys } from '../redis/keys.ts';
 import { countActiveSessions } from '../sessions/store.ts';
 
 export const metricsRoutes = new Hono<AppEnv>().get('/', requireMetricsToken, async (c) => {
-  const { redis, nowMs } = c.var.deps;
+  const { redis, nowMs, config } = c.var.deps;
   const [counters, health, activeSessions] = await orUnavailable('metrics state', () =>
     Promise.all([
       redis.hgetall(keys.counters()).then(toFieldMap),
-      readHealth(redis, nowMs(), DEFAULT_HEALTH_POLICY),
+      readHealth(redis, nowMs(), config.healthPolicy),
       countActiveSessions(redis),
     ]),
   );

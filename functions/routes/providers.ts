@@ -3,13 +3,12 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../http/env.ts';
 import { requireAppKey } from '../http/auth.ts';
 import { orUnavailable } from '../http/unavailable.ts';
-import { DEFAULT_HEALTH_POLICY } from '../health/policy.ts';
 import { rankAll } from '../health/ranking.ts';
 import { readHealth } from '../health/scores.ts';
 
 export const providerRoutes = new Hono<AppEnv>().get('/', requireAppKey, async (c) => {
   const { deps } = c.var;
-  const health = await orUnavailable('health scores', () => readHealth(deps.redis, deps.nowMs(), DEFAULT_HEALTH_POLICY));
-  const ranking = rankAll(deps.config.providerPriority, health, DEFAULT_HEALTH_POLICY);
+  const health = await orUnavailable('health scores', () => readHealth(deps.redis, deps.nowMs(), deps.config.healthPolicy));
+  const ranking = rankAll(deps.config.providerPriority, health, deps.config.healthPolicy);
   return c.json({ priority: deps.config.providerPriority, ranking, providers: health });
 });

@@ -3,7 +3,6 @@
 import { Hono } from 'hono';
 import { appendHistorySchema, workerMetricsSchema, workerStatusSchema, type WorkerSession } from '../contract.ts';
 import type { Deps } from '../deps.ts';
-import { DEFAULT_HEALTH_POLICY } from '../health/policy.ts';
 import { recordOutcomes } from '../health/scores.ts';
 import { httpError } from '../http/errors.ts';
 import type { AppEnv, WorkerIdentity } from '../http/env.ts';
@@ -70,7 +69,7 @@ export const workerRoutes = new Hono<AppEnv>()
     const { deps, worker } = c.var;
     const body = await readJson(c, workerMetricsSchema);
     await loadOwnSession(deps, worker);
-    await orUnavailable('health scores', () => recordOutcomes(deps.redis, body.outcomes, deps.nowMs(), DEFAULT_HEALTH_POLICY));
+    await orUnavailable('health scores', () => recordOutcomes(deps.redis, body.outcomes, deps.nowMs(), deps.config.healthPolicy));
     deps.waitUntil(recordTurnMetrics(deps, body));
     touch(deps, worker.sessionId);
     return c.json({ ok: true, outcomes: body.outcomes.length, turns: body.turns.length });

@@ -24,7 +24,8 @@ export interface FunctionsHandle {
   dispose(): Promise<void>;
 }
 
-export async function startFunctions(bindings: Record<string, string>): Promise<FunctionsHandle> {
+/** `port`: where workerd listens (0, the default, picks a free one; a fixed one lets the bindings name it). */
+export async function startFunctions(bindings: Record<string, string>, port = 0): Promise<FunctionsHandle> {
   const settings = wranglerSettings();
   const mf = new Miniflare({
     modules: true,
@@ -34,7 +35,7 @@ export async function startFunctions(bindings: Record<string, string>): Promise<
     bindings,
     // Explicit loopback and a free port: `ready` then gives the address real HTTP clients can reach.
     host: '127.0.0.1',
-    port: 0,
+    port,
   });
   const url = (await mf.ready).origin;
   return {

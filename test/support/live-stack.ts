@@ -1,0 +1,132 @@
+// The whole system for end-to-end tests, every part a real process on loopback: livekit-server delivering its own
+// webhooks to the functions (workerd), Redis behind the Upstash stand-in, the local launcher starting the real
+// `node worker/main.ts` per room, and the fake vendors the workers talk to. Nothing here signs a webhook: LiveKit does.
+import { Redis } from '@upstash/redis';
+import { closedPort } from '../fakes/kit/server.ts';
+import { startFakes, type Fakes } from '../e2e/console-support.ts';
+import { startFunctionsGate, type FunctionsGate } from './functions-gate.ts';
+import { startFunctions, testBindings, type FunctionsHandle } from './functions.ts';
+import { startTestLiveKit, type LiveKitServer } from './livekit-server.ts';
+import { startLocalLauncher, type LauncherTask, type RunningLauncher } from './local-launcher.ts';
+import { startUpstashStack, type UpstashStack } from './redis.ts';
+
+export const APP_KEY = 'test-app-key-1';
+
+export interface LiveStackOptions {
+  /** Extra bindings for the functions (provider order, lifecycle timeouts…). */
+  bindings?: Record<string, string>;
+  /** Extra environment every launched worker inherits (through the launcher). */
+  workerEnv?: Record<string, string>;
+}
+
+/** A session as GET /v1/sessions shows it (the fields tests read). */
+export interface SessionView {
+  id: string;
+  room: string;
+  status: string;
+  launchAttempts?: number;
+  [field: string]: unknown;
+}
+
+export interface LiveStack {
+  livekit: LiveKitServer;
+  fn: FunctionsHandle;
+  /** Where LiveKit and the workers reach the functions: records webhooks, can be shut. */
+  gate: FunctionsGate;
+  stack: UpstashStack;
+  launcher: RunningLauncher;
+  fakes: Fakes;
+  redis: Redis;
+  /** POST /v1/token, as a client app would. */
+  token(room: string, identity: string): Promise<{ token: string; url: string }>;
+  sessions(): Promise<SessionView[]>;
+  session(sessionId: string): Promise<SessionView | undefined>;
+  /** The launcher's tasks (worker processes) for one room. */
+  tasks(room?: string): Promise<LauncherTask[]>;
+  /** The launcher's log, which carries every worker's lines. */
+  logs(): string;
+  close(): Promise<void>;
+}
+
+export async function startLiveStack(options: LiveStackOptions = {}): Promise<LiveStack> {
+  const [fakes, stack, livekitPort, functionsPort, gatePort] = await Promise.all([
+    startFakes(),
+    startUpstashStack(),
+    closedPort(),
+    closedPort(),
+    closedPort(),
+  ]);
+  const gate = await startFunctionsGate(gatePort, `http://127.0.0.1:${functionsPort}`);
+  const functionsUrl = gate.url;
+  const apiKey = 'devkey';
+  const apiSecret = 'secret';
+  const launcher = await startLocalLauncher({
+    LOCAL_LAUNCHER_STOP_GRACE_MS: '8000',
+    ...fakes.env,
+    LIVEKIT_URL: `ws://127.0.0.1:${livekitPort}`,
+    LIVEKIT_API_KEY: apiKey,
+    LIVEKIT_API_SECRET: apiSecret,
+    // Every worker on its own free port: several rooms run at once.
+    HEALTH_PORT: '0',
+    GREETING: '',
+    EMPTY_ROOM_GRACE_MS: '1000',
+    LOG_LEVEL: 'info',
+    ...options.workerEnv,
+  });
+  const fn = await startFunctions(
+    testBindings({
+      UPSTASH_REDIS_REST_URL: stack.restUrl,
+      UPSTASH_REDIS_REST_TOKEN: stack.token,
+      LIVEKIT_URL: `ws://127.0.0.1:${livekitPort}`,
+      LIVEKIT_API_KEY: apiKey,
+      LIVEKIT_API_SECRET: apiSecret,
+      LOCAL_LAUNCHER_URL: launcher.url,
+      FUNCTIONS_PUBLIC_URL: functionsUrl,
+      ...options.bindings,
+    }),
+    functionsPort,
+  );
+  const livekit = await startTestLiveKit({ port: livekitPort, apiKey, apiSecret, webhookUrls: [`${functionsUrl}/v1/webhooks/livekit`] });
+  const redis = new Redis({ url: stack.restUrl, token: stack.token, automaticDeserialization: false });
+  const operator = { authorization: `Bearer ${APP_KEY}` };
+
+  return {
+    livekit,
+    fn,
+    gate,
+    stack,
+    launcher,
+    fakes,
+    redis,
+    async token(room, identity) {
+      const res = await fn.fetch('/v1/token', {
+        method: 'POST',
+        headers: { ...operator, 'content-type': 'application/json' },
+        body: JSON.stringify({ room, identity }),
+      });
+      if (res.status !== 200) throw new Error(`POST /v1/token answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as { token: string; url: string };
+    },
+    async sessions() {
+      const res = await fn.fetch('/v1/sessions', { headers: operator });
+      return ((await res.json()) as { sessions: SessionView[] }).sessions;
+    },
+    async session(sessionId) {
+      const res = await fn.fetch(`/v1/sessions/${sessionId}`, { headers: operator });
+      return res.status === 200 ? ((await res.json()) as SessionView) : undefined;
+    },
+    async tasks(room) {
+      const all = await launcher.tasks();
+      return room === undefined ? all : all.filter((t) => t.room === room);
+    },
+    logs: () => launcher.stdout() + launcher.stderr(),
+    async close() {
+      await launcher.stop();
+      await livekit.stop();
+      await fn.dispose().catch(() => undefined);
+      await gate.close();
+      await fakes.close();
+      await stack.stop();
+    },
+  };
+}
