@@ -1,6 +1,6 @@
 // A pass-through in front of the functions, where LiveKit and the workers reach them: it keeps a copy of every
 // webhook LiveKit delivered (body and signature, to redeliver one exactly as LiveKit would) and can be shut, so
-// that the functions are unreachable for a while (connections refused at once, as when they are down).
+// that the functions are unreachable for a while (each request's connection is cut, as when they are down).
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -64,10 +64,6 @@ export async function startFunctionsGate(port: number, target: string): Promise<
     });
   });
   server.on('connection', (s) => {
-    if (isShut) {
-      s.destroy();
-      return;
-    }
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
