@@ -5,13 +5,15 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts';
 import { SCENARIOS, TURNS, makeQuestionsWav, runScenario, type ScenarioResult, type TurnMeasure } from './console-scenarios.ts';
+import { runControlPlaneBench, type ControlPlaneFigures } from './control-plane.ts';
 import { HEDGE_AFTER_MS, HEDGE_REQUESTS, runHedging, type FirstText } from './hedging.ts';
 import { summarize, table, type Row } from './stats.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
 const only = values.only;
-if (only !== undefined && only !== 'console' && only !== 'hedging') {
-  console.error('usage: node test/bench/run.ts [--only console|hedging]');
+const SECTIONS = ['console', 'hedging', 'control-plane'] as const;
+if (only !== undefined && !(SECTIONS as readonly string[]).includes(only)) {
+  console.error(`usage: node test/bench/run.ts [--only ${SECTIONS.join('|')}]`);
   process.exit(2);
 }
 
@@ -105,10 +107,25 @@ function hedgingTable(unhedged: FirstText[], hedged: FirstText[]): string {
   return `${table(`Scenario 3: LLM hedging in process, ${HEDGE_REQUESTS} requests each, real adapters via buildProviders`, rows)}\n${saved}`;
 }
 
+function controlPlaneTable(f: ControlPlaneFigures): string {
+  const rate = (t: ControlPlaneFigures['tokens']) =>
+    `${t.perSecond.toFixed(0).padStart(6)} req/s   p50 ${Math.round(t.p50Ms).toString().padStart(4)} ms   p95 ${Math.round(t.p95Ms).toString().padStart(4)} ms   failures ${t.failures}`;
+  const trips = (r: ControlPlaneFigures['tokenRoundTrips']) =>
+    `${r.httpPerRequest.median} HTTP round trips (min ${r.httpPerRequest.min}, max ${r.httpPerRequest.max}), ` +
+    `${r.commandsPerRequest.median} Redis commands (min ${r.commandsPerRequest.min}, max ${r.commandsPerRequest.max})`;
+  return [
+    `Section 4: control plane in workerd (Miniflare), Redis behind the Upstash REST stand-in, ${f.tokens.requests} requests each, ${f.tokens.concurrency} at a time`,
+    `  webhooks (participant_joined, each a new room: session opened + launch)  ${rate(f.webhooks)}   launches ${f.webhooks.launches}`,
+    `  tokens   (POST /v1/token, rate limits on)                              ${rate(f.tokens)}`,
+    `  Redis per webhook, response and launch (counted on the wire): ${trips(f.webhookRoundTrips)}`,
+    `  Redis per token (counted on the wire):                        ${trips(f.tokenRoundTrips)}`,
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   console.log(`${header()}\n`);
   dir = await makeTempDir('bench');
-  if (only !== 'hedging') {
+  if (only === undefined || only === 'console') {
     progress('making the spoken questions (espeak-ng, sox)');
     const normalWav = await makeQuestionsWav(dir, SCENARIOS.baseline.gapMs);
     const stallWav = await makeQuestionsWav(dir, SCENARIOS.primaryLlmStall.gapMs);
@@ -122,7 +139,11 @@ async function main(): Promise<void> {
     console.log(`${failoverTable(failing, baseline)}\n`);
     console.log(`${failoverTable(stalling, baseline)}\n`);
   }
-  if (only !== 'console') {
+  if (only === undefined || only === 'control-plane') {
+    const figures = await runControlPlaneBench({ requests: 400, concurrency: 8, samples: 10 }, progress);
+    console.log(`${controlPlaneTable(figures)}\n`);
+  }
+  if (only === undefined || only === 'hedging') {
     progress(`scenario 3: hedging, ${2 * HEDGE_REQUESTS} requests (~20 s)`);
     const { unhedged, hedged } = await runHedging();
     console.log(`${hedgingTable(unhedged, hedged)}\n`);

@@ -14,6 +14,12 @@ function nearestRank(sorted: readonly number[], p: number): number {
   return sorted[rank - 1]!;
 }
 
+/** The p-th percentile by nearest rank (0 for no samples). */
+export function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : nearestRank(sorted, p);
+}
+
 /** undefined when there are no samples (a part the runs never measured). */
 export function summarize(samplesMs: readonly (number | undefined)[]): Summary | undefined {
   const sorted = samplesMs.filter((v): v is number => v !== undefined && Number.isFinite(v)).sort((a, b) => a - b);
