@@ -26,6 +26,8 @@ export interface LiveKitServerOptions {
   apiSecret?: string;
   /** Webhook receivers; signed with `apiKey`'s secret (LiveKit requires the webhook key to be one of its keys). */
   webhookUrls?: string[];
+  /** A key pair used for nothing but signing webhooks (added to the server's keys); default: `apiKey`'s. */
+  webhookKey?: { key: string; secret: string };
   /** Seconds a room is kept when nobody joins / after everyone left (LiveKit's defaults: 300 / 20). */
   emptyTimeoutSeconds?: number;
   departureTimeoutSeconds?: number;
@@ -66,7 +68,8 @@ export function liveKitCliBinary(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The YAML the server is started with (JSON is YAML). */
-export function liveKitConfig(o: Required<Omit<LiveKitServerOptions, 'onLog'>>): string {
+export function liveKitConfig(o: Required<Omit<LiveKitServerOptions, 'onLog' | 'webhookKey'>> & Pick<LiveKitServerOptions, 'webhookKey'>): string {
+  const webhookKey = o.webhookKey ?? { key: o.apiKey, secret: o.apiSecret };
   const config = {
     port: o.port,
     bind_addresses: ['127.0.0.1'],
@@ -81,8 +84,8 @@ export function liveKitConfig(o: Required<Omit<LiveKitServerOptions, 'onLog'>>):
       ips: { includes: ['127.0.0.1/32'] },
       stun_servers: [],
     },
-    keys: { [o.apiKey]: o.apiSecret },
-    ...(o.webhookUrls.length > 0 ? { webhook: { api_key: o.apiKey, urls: o.webhookUrls } } : {}),
+    keys: { [o.apiKey]: o.apiSecret, [webhookKey.key]: webhookKey.secret },
+    ...(o.webhookUrls.length > 0 ? { webhook: { api_key: webhookKey.key, urls: o.webhookUrls } } : {}),
     room: { empty_timeout: o.emptyTimeoutSeconds, departure_timeout: o.departureTimeoutSeconds },
     logging: { level: o.logLevel, pion_level: 'error' },
   };
@@ -126,6 +129,7 @@ export async function startLiveKitServer(options: LiveKitServerOptions = {}): Pr
     apiKey: options.apiKey ?? 'devkey',
     apiSecret: options.apiSecret ?? 'secret',
     webhookUrls: options.webhookUrls ?? [],
+    webhookKey: options.webhookKey,
     emptyTimeoutSeconds: options.emptyTimeoutSeconds ?? 300,
     departureTimeoutSeconds: options.departureTimeoutSeconds ?? 20,
     logLevel: options.logLevel ?? 'warn',
