@@ -31,20 +31,22 @@ export class SpokenTimeline {
   }
 
   heardText(playedMs: number): string {
-    const words: string[] = [];
-    for (const span of this.#spans) {
-      if (playedMs >= span.endMs) {
-        words.push(span.text);
-        continue;
-      }
-      if (playedMs > span.startMs) {
-        const share = (playedMs - span.startMs) / (span.endMs - span.startMs);
-        const spanWords = span.text.split(/\s+/).filter(Boolean);
-        const heard = Math.floor(spanWords.length * share);
-        if (heard > 0) words.push(spanWords.slice(0, heard).join(' '));
-      }
-      break;
-    }
-    return words.join(' ').trim();
+    return this.heardSpans(playedMs)
+      .map((s) => s.heard)
+      .filter(Boolean)
+      .join(' ')
+      .trim();
+  }
+
+  /** Each chunk with what was heard of it when playback stopped at `playedMs` ('' for chunks never reached). */
+  heardSpans(playedMs: number): { index: number; text: string; heard: string }[] {
+    return this.#spans.map((span) => {
+      if (playedMs >= span.endMs) return { index: span.index, text: span.text, heard: span.text };
+      if (playedMs <= span.startMs) return { index: span.index, text: span.text, heard: '' };
+      const share = (playedMs - span.startMs) / (span.endMs - span.startMs);
+      const spanWords = span.text.split(/\s+/).filter(Boolean);
+      const heard = spanWords.slice(0, Math.floor(spanWords.length * share)).join(' ');
+      return { index: span.index, text: span.text, heard };
+    });
   }
 }

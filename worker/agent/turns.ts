@@ -6,6 +6,7 @@ import { speakAnswer, type AnswerDeps } from './answer.ts';
 import { SpokenTimeline } from './heard-text.ts';
 import type { ConversationHistory } from './history.ts';
 import type { StateMachine } from './state-machine.ts';
+import { turnMetricsOf } from '../transport/types.ts';
 import type { ConversationOptions } from './types.ts';
 
 interface Running {
@@ -86,7 +87,8 @@ export class TurnRunner {
       const interrupted = running.cutAtPlayedMs !== undefined;
       const text = interrupted ? result.timeline.heardText(running.cutAtPlayedMs!) : result.text;
       this.#remember(text, interrupted);
-      this.#o.report.recordTurn({
+      if (interrupted) this.#correctCaptions(result.timeline, running.cutAtPlayedMs!, `agent-${turn}`);
+      const turnTiming: TurnTiming = {
         turn,
         ...timing,
         ...(result.llmTtftMs !== undefined ? { llmTtftMs: result.llmTtftMs } : {}),
@@ -95,7 +97,9 @@ export class TurnRunner {
         providers: { ...timing.providers, ...result.providers },
         failovers: sttFailovers + result.failovers,
         interrupted,
-      }, {
+      };
+      void this.#o.transport.publishTurnMetrics(turnMetricsOf(turnTiming)).catch(() => undefined);
+      this.#o.report.recordTurn(turnTiming, {
         userText,
         agentText: text,
         userSpeechEndedAtMs: speechEndedAtMs,
@@ -193,6 +197,18 @@ export class TurnRunner {
         const timer = this.#o.transport.setTimer(Math.min(100, Math.max(10, sink.queuedMs())), resolve);
         signal.addEventListener('abort', () => (timer.cancel(), resolve()), { once: true });
       });
+    }
+  }
+
+  /**
+   * Captions go out as each sentence is queued, ahead of playout: after a barge-in, each one is replaced by what the
+   * caller actually heard of it (empty for sentences never played), so the captions show only what was said.
+   */
+  #correctCaptions(timeline: SpokenTimeline, cutAtPlayedMs: number, segmentPrefix: string): void {
+    for (const span of timeline.heardSpans(cutAtPlayedMs)) {
+      if (span.heard === span.text) continue;
+      const caption = { speaker: 'agent' as const, text: span.heard, final: true, segmentId: `${segmentPrefix}-${span.index}` };
+      void this.#o.transport.publishTranscription(caption).catch(() => undefined);
     }
   }
 

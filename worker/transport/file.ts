@@ -10,7 +10,7 @@ import { encodeWav } from '../audio/wav.ts';
 import { FrameQueue } from './frame-queue.ts';
 import { PlayoutQueue, samplesToMs } from './playout-queue.ts';
 import { TransportListeners } from './transport-listeners.ts';
-import type { AgentState, AudioSink, Transcription, Transport, TransportEvents } from './types.ts';
+import type { AgentState, AudioSink, Transcription, Transport, TransportEvents, TurnMetrics } from './types.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
 export interface FileTransportOptions {
@@ -46,6 +46,8 @@ export interface FileTransport extends Transport {
   readonly agentStates: readonly TimedAgentState[];
   /** Every publishTranscription call, with the virtual time it happened at. */
   readonly transcriptions: readonly TimedTranscription[];
+  /** Every publishTurnMetrics call, with the virtual time it happened at. */
+  readonly turnMetrics: readonly (TurnMetrics & { atMs: number })[];
 }
 
 export const CONSOLE_CALLER_IDENTITY = 'console-caller';
@@ -61,6 +63,7 @@ class FileTimelineTransport implements FileTransport {
   readonly inputEnded: Promise<number>;
   readonly agentStates: TimedAgentState[] = [];
   readonly transcriptions: TimedTranscription[] = [];
+  readonly turnMetrics: (TurnMetrics & { atMs: number })[] = [];
   readonly #options: FileTransportOptions;
   readonly #outputSampleRate: number;
   readonly #inputFrameSamples: number;
@@ -119,6 +122,10 @@ class FileTimelineTransport implements FileTransport {
 
   async publishTranscription(t: Transcription): Promise<void> {
     this.transcriptions.push({ atMs: this.now(), ...t });
+  }
+
+  async publishTurnMetrics(metrics: TurnMetrics): Promise<void> {
+    this.turnMetrics.push({ atMs: this.now(), ...metrics });
   }
 
   start(): Promise<void> {

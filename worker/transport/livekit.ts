@@ -17,7 +17,7 @@ import { CallerMicrophone } from './livekit-caller.ts';
 import { LiveKitAudioSink } from './livekit-audio-sink.ts';
 import { mintAgentToken } from './livekit-token.ts';
 import { TransportListeners } from './transport-listeners.ts';
-import type { AgentState, AudioSink, Transcription, Transport, TransportEvents } from './types.ts';
+import type { AgentState, AudioSink, Transcription, Transport, TransportEvents, TurnMetrics } from './types.ts';
 
 /** LiveKit's conventions, as its client components and agents read and write them. */
 export const AGENT_STATE_ATTRIBUTE = 'lk.agent.state';
@@ -25,12 +25,20 @@ export const TRANSCRIPTION_TOPIC = 'lk.transcription';
 export const TRANSCRIPTION_SEGMENT_ID_ATTRIBUTE = 'lk.segment_id';
 export const TRANSCRIPTION_FINAL_ATTRIBUTE = 'lk.transcription_final';
 export const TRANSCRIBED_TRACK_ID_ATTRIBUTE = 'lk.transcribed_track_id';
+/** Ours: the last finished turn's figures as JSON (`TurnMetrics`), for the talk page and any client that wants them. */
+export const TURN_METRICS_ATTRIBUTE = 'voice.turn';
 
 export interface LiveKitTransportOptions {
   /** ws:// or wss:// URL of the LiveKit server. */
   url: string;
-  apiKey: string;
-  apiSecret: string;
+  /**
+   * The join token, minted by the functions for this room only (a launched worker holds no LiveKit secret); called
+   * at each join, so it can hand out a fresh one when the first has expired.
+   */
+  joinToken?: () => Promise<string>;
+  /** Tests and local tools only, when there is no control plane: mint the agent token here. */
+  apiKey?: string;
+  apiSecret?: string;
   room: string;
   /** e.g. agent-<session>. */
   identity: string;
@@ -131,15 +139,12 @@ class LiveKitTransport implements Transport {
 
   async #join(): Promise<void> {
     const { url, room, identity } = this.#options;
-    const token = await mintAgentToken({
-      apiKey: this.#options.apiKey,
-      apiSecret: this.#options.apiSecret,
-      room,
-      identity,
-      ...(this.#options.name === undefined ? {} : { name: this.#options.name }),
-      // Clients see a state from the very first moment, before any setAttributes round trip.
-      attributes: { [AGENT_STATE_ATTRIBUTE]: this.#agentState },
-    });
+    let token: string;
+    try {
+      token = await this.#token();
+    } catch (error) {
+      throw new LiveKitTransportError(`no token to join room "${room}": ${describe(error)}`, { cause: error });
+    }
     try {
       await this.#room.connect(url, token, { autoSubscribe: true, dynacast: false });
     } catch (error) {
@@ -162,6 +167,23 @@ class LiveKitTransport implements Transport {
     this.#caller.adoptPresent();
   }
 
+  #token(): Promise<string> {
+    const { joinToken, apiKey, apiSecret, room, identity, name } = this.#options;
+    if (joinToken) return joinToken();
+    if (apiKey === undefined || apiSecret === undefined) {
+      return Promise.reject(new LiveKitTransportError('neither a join token nor LiveKit credentials were given'));
+    }
+    return mintAgentToken({
+      apiKey,
+      apiSecret,
+      room,
+      identity,
+      ...(name === undefined ? {} : { name }),
+      // Clients see a state from the very first moment, before any setAttributes round trip.
+      attributes: { [AGENT_STATE_ATTRIBUTE]: this.#agentState },
+    });
+  }
+
   async setAgentState(state: AgentState): Promise<void> {
     this.#agentState = state;
     if (this.#room.isConnected && !this.#closed) await this.#publishAgentState();
@@ -169,6 +191,12 @@ class LiveKitTransport implements Transport {
 
   async #publishAgentState(): Promise<void> {
     await this.#localParticipant().setAttributes({ [AGENT_STATE_ATTRIBUTE]: this.#agentState });
+  }
+
+  async publishTurnMetrics(metrics: TurnMetrics): Promise<void> {
+    // Figures of a turn that ended after the room was left have no one to read them.
+    if (!this.#room.isConnected || this.#closed) return;
+    await this.#localParticipant().setAttributes({ [TURN_METRICS_ATTRIBUTE]: JSON.stringify(metrics) });
   }
 
   async publishTranscription(t: Transcription): Promise<void> {

@@ -1,5 +1,6 @@
 // One interface, two transports: LiveKit (a real room) and the file console (a WAV in, a WAV out).
 // The conversation engine sees only this: caller audio in, agent audio out, and a few room-level signals.
+import type { TurnTiming } from '../../functions/contract.ts';
 
 export type AgentState = 'initializing' | 'listening' | 'thinking' | 'speaking';
 
@@ -47,7 +48,45 @@ export interface Transport {
   setAgentState(state: AgentState): Promise<void>;
   /** Captions on the `lk.transcription` text-stream topic on LiveKit; recorded in the console. */
   publishTranscription(t: Transcription): Promise<void>;
+  /** A finished turn's figures for people watching (the `voice.turn` attribute on LiveKit); recorded in the console. */
+  publishTurnMetrics(metrics: TurnMetrics): Promise<void>;
   start(): Promise<void>;
   /** Leaves the room / finishes the output file. */
   close(): Promise<void>;
+}
+
+/**
+ * What a client shows after each turn: the delay the caller just lived through and who served each stage. Published
+ * by the LiveKit transport as the `voice.turn` participant attribute (JSON), so a client joining late sees the last one.
+ */
+export interface TurnMetrics {
+  turn: number;
+  /** From the end of the caller's speech to the agent's first audio; absent when no audio went out. */
+  responseDelayMs?: number;
+  endOfUtteranceDelayMs?: number;
+  llmTtftMs?: number;
+  ttsTtfbMs?: number;
+  providers: { stt?: string; llm?: string; tts?: string };
+  failovers: number;
+  interrupted: boolean;
+}
+
+/** The figures of a recorded turn timing, rounded to whole ms (the attribute is for people, not for statistics). */
+export function turnMetricsOf(timing: TurnTiming): TurnMetrics {
+  const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v));
+  const metrics: TurnMetrics = {
+    turn: timing.turn,
+    providers: { ...timing.providers },
+    failovers: timing.failovers,
+    interrupted: timing.interrupted,
+  };
+  const responseDelayMs = round(timing.endToEndMs);
+  const endOfUtteranceDelayMs = round(timing.endOfUtteranceDelayMs);
+  const llmTtftMs = round(timing.llmTtftMs);
+  const ttsTtfbMs = round(timing.ttsTtfbMs);
+  if (responseDelayMs !== undefined) metrics.responseDelayMs = responseDelayMs;
+  if (endOfUtteranceDelayMs !== undefined) metrics.endOfUtteranceDelayMs = endOfUtteranceDelayMs;
+  if (llmTtftMs !== undefined) metrics.llmTtftMs = llmTtftMs;
+  if (ttsTtfbMs !== undefined) metrics.ttsTtfbMs = ttsTtfbMs;
+  return metrics;
 }
