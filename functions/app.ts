@@ -1,12 +1,15 @@
 // The control plane's HTTP surface: /v1 for clients, LiveKit and workers; /health and /metrics at the root.
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { httpError } from './http/errors.ts';
 import { ConfigError, configFrom } from './config.ts';
 import { buildDeps } from './deps.ts';
 import type { AppEnv } from './http/env.ts';
 import { describeError, log } from './observability/log.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { pageRoutes, pageTokenRoutes } from './routes/page.ts';
 import { providerRoutes } from './routes/providers.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { tokenRoutes } from './routes/token.ts';
@@ -23,15 +26,27 @@ function waitUntilOf(c: { executionCtx: { waitUntil(p: Promise<unknown>): void }
   }
 }
 
+export const MAX_BODY_BYTES = 64 * 1024;
+
 export function createApp(): Hono<AppEnv> {
   const v1 = new Hono<AppEnv>()
     .route('/token', tokenRoutes)
     .route('/webhooks', webhookRoutes)
     .route('/worker', workerRoutes)
     .route('/providers', providerRoutes)
-    .route('/sessions', sessionRoutes);
+    .route('/sessions', sessionRoutes)
+    .route('/page', pageTokenRoutes);
 
   const app = new Hono<AppEnv>();
+  // Every route's body is bounded (the webhook route keeps its own, equal bound): nobody streams megabytes at us.
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw httpError(413, 'body_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
   app.use(async (c, next) => {
     c.set('deps', buildDeps(configFrom(c.env ?? {}), waitUntilOf(c)));
     await next();
@@ -39,6 +54,8 @@ export function createApp(): Hono<AppEnv> {
   app.route('/v1', v1);
   app.route('/health', healthRoutes);
   app.route('/metrics', metricsRoutes);
+  // The talk page (off unless TALK_PAGE=on).
+  app.route('/', pageRoutes);
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => {
     if (err instanceof HTTPException) return err.getResponse();

@@ -41,17 +41,40 @@ const envSchema = z
     LIVEKIT_PUBLIC_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
     LIVEKIT_API_KEY: z.string().min(1),
     LIVEKIT_API_SECRET: z.string().min(1),
+    /** What workers connect to, when it differs from LIVEKIT_URL (e.g. a private address inside the VPC). */
+    LIVEKIT_WORKER_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
+    /** A key used only to sign webhooks (livekit.yaml `webhook.api_key`); LIVEKIT_API_KEY's pair when unset. */
+    LIVEKIT_WEBHOOK_API_KEY: z.string().min(1).optional(),
+    LIVEKIT_WEBHOOK_API_SECRET: z.string().min(1).optional(),
+    /** Client keys: mint tokens only. `key` or `key:prefix` (then only for rooms whose name starts with prefix). */
     APP_API_KEYS: z
       .string()
       .transform(csv)
-      .pipe(z.array(z.string().min(8, 'each application key needs at least 8 characters')).min(1, 'set at least one key')),
+      .pipe(z.array(z.string().regex(/^[^:]{8,}(:.*)?$/, 'each client key needs at least 8 characters before an optional ":prefix"')).min(1, 'set at least one key')),
+    /** Operator keys: sessions, the provider table, deep /health (and tokens). */
+    OPERATOR_API_KEYS: z
+      .string()
+      .transform(csv)
+      .pipe(z.array(z.string().min(16, 'each operator key needs at least 16 characters')))
+      .optional(),
+    /** `development` leaves /metrics open when METRICS_TOKEN is unset; anywhere else it then answers 401. */
+    ENVIRONMENT: z.enum(['development', 'production']).default('production'),
     UPSTASH_REDIS_REST_URL: httpUrl,
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
     REDIS_TIMEOUT_MS: intFrom(50, 10_000, 1_000),
     WORKER_TOKEN_SECRET: z.string().min(32, 'use at least 32 random characters'),
     WORKER_TOKEN_TTL_SECONDS: intFrom(300, 86_400, 7_200),
+    /** The agent's LiveKit join token: short, a worker fetches a fresh one through the worker API when it needs one. */
+    AGENT_TOKEN_TTL_SECONDS: intFrom(60, 3_600, 600),
+    /** Calls per minute one session's worker may make (heartbeats, metrics, history, status). */
+    WORKER_RATE_LIMIT_PER_MINUTE: intFrom(10, 100_000, 600),
+    MAX_CONCURRENT_SESSIONS: intFrom(1, 100_000, 100),
+    /** How long a session's launch is retried (with backoff) before it is given up. */
+    LAUNCH_RETRY_BUDGET_MINUTES: intFrom(1, 1_440, 10),
     FUNCTIONS_PUBLIC_URL: httpUrl,
     METRICS_TOKEN: z.string().min(8).optional(),
+    /** The talk page at / and its token route, POST /v1/page/token: off unless the operator turns it on. */
+    TALK_PAGE: z.enum(['on', 'off'], { error: 'use "on" or "off" (the talk page and its token route; off by default)' }).default('off'),
     STT_PROVIDERS: providerList('stt', 'deepgram,openai'),
     LLM_PROVIDERS: providerList('llm', 'openai,anthropic,groq'),
     TTS_PROVIDERS: providerList('tts', 'elevenlabs,openai'),
@@ -64,7 +87,7 @@ const envSchema = z
     GREETING: z.string().max(500).optional(),
     HISTORY_MAX_MESSAGES: intFrom(1, 500, 20),
     TOKEN_DEFAULT_TTL_SECONDS: intFrom(60, 21_600, 900),
-    TOKEN_MAX_TTL_SECONDS: intFrom(60, 21_600, 21_600),
+    TOKEN_MAX_TTL_SECONDS: intFrom(60, 21_600, 3_600),
     RATE_LIMIT_PER_KEY_PER_MINUTE: intFrom(1, 100_000, 120),
     RATE_LIMIT_PER_IP_PER_MINUTE: intFrom(1, 100_000, 30),
     AGENT_IDENTITY_PREFIX: z.string().min(1).max(64).default('agent-'),
@@ -92,6 +115,10 @@ const envSchema = z
     if (env.TOKEN_DEFAULT_TTL_SECONDS > env.TOKEN_MAX_TTL_SECONDS) {
       ctx.addIssue({ code: 'custom', path: ['TOKEN_DEFAULT_TTL_SECONDS'], message: 'must not exceed TOKEN_MAX_TTL_SECONDS' });
     }
+    if ((env.LIVEKIT_WEBHOOK_API_KEY === undefined) !== (env.LIVEKIT_WEBHOOK_API_SECRET === undefined)) {
+      const missing = env.LIVEKIT_WEBHOOK_API_KEY === undefined ? 'LIVEKIT_WEBHOOK_API_KEY' : 'LIVEKIT_WEBHOOK_API_SECRET';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'set both LIVEKIT_WEBHOOK_API_KEY and LIVEKIT_WEBHOOK_API_SECRET, or neither' });
+    }
     if (env.LAUNCHER === 'local' && !env.LOCAL_LAUNCHER_URL) {
       ctx.addIssue({ code: 'custom', path: ['LOCAL_LAUNCHER_URL'], message: 'required when LAUNCHER=local' });
     }
@@ -107,12 +134,27 @@ const envSchema = z
 type ParsedEnv = z.infer<typeof envSchema>;
 
 export interface Config {
-  livekit: { url: string; publicUrl: string; httpUrl: string; apiKey: string; apiSecret: string };
-  appApiKeys: string[];
+  livekit: {
+    url: string;
+    publicUrl: string;
+    workerUrl: string;
+    httpUrl: string;
+    apiKey: string;
+    apiSecret: string;
+    webhook: { apiKey: string; apiSecret: string };
+  };
+  /** Client keys (mint tokens only), each optionally bound to a room-name prefix. */
+  clientKeys: ClientKey[];
+  operatorKeys: string[];
+  environment: 'development' | 'production';
+  agentTokenTtlSeconds: number;
+  workerRateLimitPerMinute: number;
+  maxConcurrentSessions: number;
   redis: { url: string; token: string; timeoutMs: number };
   workerToken: { secret: string; ttlSeconds: number };
   functionsPublicUrl: string;
   metricsToken: string | undefined;
+  talkPage: boolean;
   providerPriority: ProviderOrder;
   healthPolicy: HealthPolicy;
   systemPrompt: string;
@@ -121,9 +163,20 @@ export interface Config {
   token: { defaultTtlSeconds: number; maxTtlSeconds: number };
   rateLimit: { perKeyPerMinute: number; perIpPerMinute: number };
   agentIdentityPrefix: string;
-  launch: { maxAttempts: number; joinTimeoutMs: number; heartbeatTimeoutMs: number };
+  launch: { maxAttempts: number; joinTimeoutMs: number; heartbeatTimeoutMs: number; retryBudgetMs: number };
   sessionTtlSeconds: number;
   launcher: LauncherConfig;
+}
+
+export interface ClientKey {
+  key: string;
+  /** Rooms this key may mint tokens for start with it; undefined means any room. */
+  roomPrefix: string | undefined;
+}
+
+function toClientKey(entry: string): ClientKey {
+  const at = entry.indexOf(':');
+  return at < 0 ? { key: entry, roomPrefix: undefined } : { key: entry.slice(0, at), roomPrefix: entry.slice(at + 1) };
 }
 
 /** Thrown when the bindings are invalid; the message names every bad variable and never a value. */
@@ -174,15 +227,26 @@ export function parseConfig(bindings: Record<string, unknown>): Config {
     livekit: {
       url: env.LIVEKIT_URL,
       publicUrl: env.LIVEKIT_PUBLIC_URL ?? env.LIVEKIT_URL,
+      workerUrl: env.LIVEKIT_WORKER_URL ?? env.LIVEKIT_URL,
       httpUrl: env.LIVEKIT_URL.replace(/^ws/, 'http'),
       apiKey: env.LIVEKIT_API_KEY,
       apiSecret: env.LIVEKIT_API_SECRET,
+      webhook: {
+        apiKey: env.LIVEKIT_WEBHOOK_API_KEY ?? env.LIVEKIT_API_KEY,
+        apiSecret: env.LIVEKIT_WEBHOOK_API_SECRET ?? env.LIVEKIT_API_SECRET,
+      },
     },
-    appApiKeys: env.APP_API_KEYS,
+    clientKeys: env.APP_API_KEYS.map(toClientKey),
+    operatorKeys: env.OPERATOR_API_KEYS ?? [],
+    environment: env.ENVIRONMENT,
+    agentTokenTtlSeconds: env.AGENT_TOKEN_TTL_SECONDS,
+    workerRateLimitPerMinute: env.WORKER_RATE_LIMIT_PER_MINUTE,
+    maxConcurrentSessions: env.MAX_CONCURRENT_SESSIONS,
     redis: { url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, timeoutMs: env.REDIS_TIMEOUT_MS },
     workerToken: { secret: env.WORKER_TOKEN_SECRET, ttlSeconds: env.WORKER_TOKEN_TTL_SECONDS },
     functionsPublicUrl: env.FUNCTIONS_PUBLIC_URL.replace(/\/+$/, ''),
     metricsToken: env.METRICS_TOKEN,
+    talkPage: env.TALK_PAGE === 'on',
     providerPriority: { stt: env.STT_PROVIDERS, llm: env.LLM_PROVIDERS, tts: env.TTS_PROVIDERS },
     healthPolicy: {
       ...DEFAULT_HEALTH_POLICY,
@@ -199,6 +263,7 @@ export function parseConfig(bindings: Record<string, unknown>): Config {
       maxAttempts: env.LAUNCH_MAX_ATTEMPTS,
       joinTimeoutMs: env.LAUNCH_JOIN_TIMEOUT_MS,
       heartbeatTimeoutMs: env.WORKER_HEARTBEAT_TIMEOUT_MS,
+      retryBudgetMs: env.LAUNCH_RETRY_BUDGET_MINUTES * 60_000,
     },
     sessionTtlSeconds: env.SESSION_TTL_SECONDS,
     launcher: toLauncherConfig(env),

@@ -125,11 +125,32 @@ export const workerSessionSchema = z.object({
 });
 export type WorkerSession = z.infer<typeof workerSessionSchema>;
 
+/** How the agent joins its room: a token the functions minted for this room only (the worker holds no LiveKit secret). */
+export const livekitJoinSchema = z.object({
+  url: z.string().min(1),
+  token: z.string().min(1),
+  identity: z.string().min(1),
+  expiresAtMs: z.number().int().nonnegative(),
+});
+export type LiveKitJoin = z.infer<typeof livekitJoinSchema>;
+
+/** POST /v1/worker/bootstrap: the single-use launch credential exchanged for the session token and the room token. */
+export const workerBootstrapSchema = z.object({
+  workerToken: z.string().min(16),
+  workerTokenExpiresAtMs: z.number().int().nonnegative(),
+  livekit: livekitJoinSchema,
+  session: workerSessionSchema,
+});
+export type WorkerBootstrap = z.infer<typeof workerBootstrapSchema>;
+
 /** Environment a launched worker receives (the launcher passes these as container/process env). */
 export const WORKER_ENV = {
   room: 'ROOM',
   sessionId: 'SESSION_ID',
   functionsUrl: 'FUNCTIONS_URL',
+  /** Single-use, expires within LAUNCH_JOIN_TIMEOUT_MS; exchanged at POST /v1/worker/bootstrap. */
+  bootstrapToken: 'WORKER_BOOTSTRAP_TOKEN',
+  /** A session token handed over directly (the console reporting like a worker); launches never carry one. */
   workerToken: 'WORKER_TOKEN',
   sttProviders: 'STT_PROVIDERS',
   llmProviders: 'LLM_PROVIDERS',

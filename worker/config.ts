@@ -31,13 +31,15 @@ const schema = z.object({
 });
 
 const launchedSchema = z.object({
-  ROOM: z.string().min(1).max(128),
+  // LiveKit accepts long room names (SIP rooms); the functions bound them at 256.
+  ROOM: z.string().min(1).max(256),
   SESSION_ID: z.string().min(1).max(128),
   FUNCTIONS_URL: z.url({ protocol: /^https?$/ }),
-  WORKER_TOKEN: z.string().min(16),
-  LIVEKIT_URL: z.url({ protocol: /^(wss?|https?)$/ }),
-  LIVEKIT_API_KEY: z.string().min(1),
-  LIVEKIT_API_SECRET: z.string().min(1),
+  // Single-use and short-lived: traded at POST /v1/worker/bootstrap for the session token and the room token. The
+  // worker holds no LiveKit API key or secret: the functions mint its join token for this room only.
+  WORKER_BOOTSTRAP_TOKEN: z.string().min(16),
+  // Only to override where the functions say LiveKit is (e.g. another network path from this host).
+  LIVEKIT_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
   HEALTH_PORT: z.coerce.number().int().min(0).max(65_535).default(8081),
   IDLE_TIMEOUT_MS: ms(300_000),
   MAX_SESSION_MS: ms(3_600_000),

@@ -29,6 +29,9 @@ const SECRET_FIELDS = [
   'ELEVENLABS_API_KEY',
   'LIVEKIT_API_SECRET',
   'WORKER_TOKEN',
+  'WORKER_BOOTSTRAP_TOKEN',
+  'workerToken',
+  'token',
 ] as const;
 
 const CENSOR = '[redacted]';

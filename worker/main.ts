@@ -1,6 +1,7 @@
 // The media worker for one room, as ECS or the local launcher starts it: settings from the environment (a bad one
-// stops the start naming it), the session from the functions (or the environment when they can't be reached),
-// the room over LiveKit, the conversation, and a clean exit: SIGTERM, the last caller gone, idle, or too long.
+// stops the start naming it), the single-use bootstrap credential traded for the session token, the room token and
+// the session, the room over LiveKit (with the token the functions minted: no LiveKit secret here), the
+// conversation, and a clean exit: SIGTERM, the last caller gone, idle, or too long.
 import { dispose as disposeRtc } from '@livekit/rtc-node';
 import { assembleConversation } from './assemble.ts';
 import { parseAgentConfig, parseLaunchedConfig, WorkerConfigError, type AgentConfig, type LaunchedConfig } from './config.ts';
@@ -9,32 +10,45 @@ import { startHealthServer } from './health-server.ts';
 import { createLogger } from './log.ts';
 import { createReporter } from './report.ts';
 import { createLiveKitTransport } from './transport/livekit.ts';
-import type { WorkerSession } from '../functions/contract.ts';
+import type { LiveKitJoin, WorkerBootstrap } from '../functions/contract.ts';
+import { createStatusOutbox } from './control-plane/status-outbox.ts';
 
 const log = createLogger({ env: process.env });
 
-async function loadSession(client: ControlPlaneClient, fallback: WorkerSession): Promise<WorkerSession> {
-  for (let attempt = 1; attempt <= 3; attempt++) {
+/** Trades the launch credential once; only a failure that surely never reached the functions is worth a retry. */
+async function bootstrap(client: ControlPlaneClient, credential: string): Promise<WorkerBootstrap> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      return await client.getSession();
+      return await client.bootstrap(credential);
     } catch (err) {
-      const retryable = (err as { retryable?: boolean }).retryable ?? true;
-      log.warn({ event: 'session_fetch_failed', attempt, retryable }, 'could not fetch the session from the functions');
-      if (!retryable) break;
+      // A timeout may have burnt the single-use credential already; refused connections and 5xx did not.
+      const e = err as { kind?: string; status?: number };
+      const retryable = e.kind === 'network' || (e.kind === 'http' && (e.status ?? 0) >= 500);
+      log.warn({ event: 'bootstrap_failed', attempt, retryable }, 'could not exchange the bootstrap credential');
+      if (!retryable || attempt >= 5) throw err;
       await new Promise((r) => setTimeout(r, 500 * attempt));
     }
   }
-  // The caller is waiting: talk with the settings we were launched with rather than not at all.
-  log.warn({ event: 'session_from_env' }, 'using the environment settings for this session');
-  return fallback;
+}
+
+/** The join token: the bootstrap's while it is fresh, then a new one from the functions for each (re)join. */
+function joinTokens(client: ControlPlaneClient, first: LiveKitJoin): () => Promise<string> {
+  let initial: LiveKitJoin | undefined = first;
+  return async () => {
+    const fresh = initial && initial.expiresAtMs - Date.now() > 30_000 ? initial : undefined;
+    initial = undefined;
+    return fresh ? fresh.token : (await client.getLiveKitToken()).token;
+  };
 }
 
 async function main(): Promise<number> {
   const agent = parseAgentConfig(process.env);
   const launched = parseLaunchedConfig(process.env);
-  const client = createControlPlaneClient({ functionsUrl: launched.FUNCTIONS_URL, workerToken: launched.WORKER_TOKEN });
+  const client = createControlPlaneClient({ functionsUrl: launched.FUNCTIONS_URL });
+  // Without it there is no room token and no session token: nothing to join, nobody to tell.
+  const boot = await bootstrap(client, launched.WORKER_BOOTSTRAP_TOKEN);
   try {
-    return await serve(agent, launched, client);
+    return await serve(agent, launched, client, boot);
   } catch (err) {
     // Any start failure once the control plane is known (no providers, no room): say so, so it can relaunch or stop.
     const reason = err instanceof Error ? err.message : String(err);
@@ -43,24 +57,17 @@ async function main(): Promise<number> {
   }
 }
 
-async function serve(agent: AgentConfig, launched: LaunchedConfig, client: ControlPlaneClient): Promise<number> {
-  const session = await loadSession(client, {
-    sessionId: launched.SESSION_ID,
-    room: launched.ROOM,
-    providers: { stt: agent.STT_PROVIDERS, llm: agent.LLM_PROVIDERS, tts: agent.TTS_PROVIDERS },
-    systemPrompt: agent.SYSTEM_PROMPT,
-    greeting: agent.GREETING,
-    history: [],
-  });
-
+async function serve(agent: AgentConfig, launched: LaunchedConfig, client: ControlPlaneClient, boot: WorkerBootstrap): Promise<number> {
+  const { session } = boot;
   let shutdown: (reason: string) => void = () => undefined;
   const reporter = createReporter({ client, logger: log, onSessionEnded: () => shutdown('session_ended') });
+  const statuses = createStatusOutbox({ client, logger: log, onSessionEnded: () => shutdown('session_ended') });
   const transport = createLiveKitTransport({
-    url: launched.LIVEKIT_URL,
-    apiKey: launched.LIVEKIT_API_KEY,
-    apiSecret: launched.LIVEKIT_API_SECRET,
-    room: launched.ROOM,
-    identity: `agent-${launched.SESSION_ID}`,
+    url: launched.LIVEKIT_URL ?? boot.livekit.url,
+    joinToken: joinTokens(client, boot.livekit),
+    room: session.room,
+    // The identity the functions minted (AGENT_IDENTITY_PREFIX + session id): both sides agree on who the agent is.
+    identity: boot.livekit.identity,
     name: 'Voice agent',
     logger: log,
   });
@@ -79,7 +86,7 @@ async function serve(agent: AgentConfig, launched: LaunchedConfig, client: Contr
   const startedAt = Date.now();
   const health = await startHealthServer(launched.HEALTH_PORT, () => ({
     ok: true,
-    sessionId: launched.SESSION_ID,
+    sessionId: session.sessionId,
     state: conversation.state.state,
     uptimeMs: Date.now() - startedAt,
   }));
@@ -100,7 +107,7 @@ async function serve(agent: AgentConfig, launched: LaunchedConfig, client: Contr
   // 'active' only after 'joined' has gone out: a caller already in the room is announced while we join.
   let joinedReported = false;
   let callerPresent = false;
-  const reportActive = () => void client.reportStatus('active').catch(() => undefined);
+  const reportActive = () => statuses.report('active');
   transport.on('callerJoined', () => {
     clearTimeout(emptyTimer);
     callerPresent = true;
@@ -119,12 +126,11 @@ async function serve(agent: AgentConfig, launched: LaunchedConfig, client: Contr
     await transport.start();
   } catch (err) {
     // The functions relaunch a failed worker (bounded); main() tells them now rather than letting the heartbeat run out.
+    statuses.close();
     await Promise.allSettled([assembled.close(), reporter.close({ timeoutMs: 1_000 }), health.close()]);
     throw new Error(`could not join the room: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  await client.reportStatus('joined').catch((err: unknown) => {
-    if ((err as { sessionEnded?: boolean }).sessionEnded) shutdown('session_ended');
-  });
+  statuses.report('joined');
   joinedReported = true;
   if (callerPresent) reportActive();
   const running = conversation.run(stop.signal).then(
@@ -144,7 +150,9 @@ async function serve(agent: AgentConfig, launched: LaunchedConfig, client: Contr
   await assembled.close();
   const flushed = await reporter.close({ timeoutMs: launched.SHUTDOWN_BOUND_MS });
   const failed = reason.startsWith('conversation_failed');
-  await client.reportStatus(failed ? 'failed' : 'ended', reason.slice(0, 200)).catch(() => undefined);
+  statuses.report(failed ? 'failed' : 'ended', reason.slice(0, 200));
+  await statuses.flush(launched.SHUTDOWN_BOUND_MS);
+  statuses.close();
   await health.close();
   log.info({ event: 'worker_exit', reason, delivered: flushed.delivered }, 'worker stopped');
   await disposeRtc();

@@ -3,8 +3,11 @@
 //
 // KEYS: one health hash per provider in the batch.
 // ARGV: nowMs, alpha, openAfterConsecutiveFailures, openAboveErrorRate, minSamplesForErrorRate, coolDownMs, keyTtlMs,
-//       bucketCount, the bucket bounds (ascending), then 4 per outcome: key index (1-based), ok (1|0),
-//       errorClass ('' when ok), ttfbMs ('' when absent).
+//       bucketCount, the bucket bounds (ascending), reporter ('' when unknown), then 4 per outcome: key index
+//       (1-based), ok (1|0), errorClass ('' when ok), ttfbMs ('' when absent).
+// A closed circuit opens only on evidence from two reporters (sessions) or more when the reporter is known: the
+// current run of failures remembers who started it (`runReporter`) and whether anyone else joined it (`runMixed`), so
+// one worker, however broken or hostile, cannot open a provider's circuit for everybody.
 // Hash fields: see HEALTH_FIELDS in scores.ts. `circuit` stores only closed|open; half-open is derived from
 // circuitOpenedAtMs. Histogram buckets are stored per bucket (not cumulative) as `lat:le:<bound>` and `lat:le:inf`.
 export const RECORD_OUTCOMES_LUA = `
@@ -18,7 +21,8 @@ local ttl = tonumber(ARGV[7])
 local bucketCount = tonumber(ARGV[8])
 local bounds = {}
 for i = 1, bucketCount do bounds[i] = tonumber(ARGV[8 + i]) end
-local first = 9 + bucketCount
+local reporter = ARGV[9 + bucketCount]
+local first = 10 + bucketCount
 
 -- %.17g round-trips a double; Lua's default tostring keeps only 14 digits.
 local function fmt(x) return string.format('%.17g', x) end
@@ -29,11 +33,11 @@ local function load(k)
   local s = states[k]
   if s then return s end
   local v = redis.call('HMGET', KEYS[k], 'latencyEwmaMs', 'errorRate', 'consecutiveFailures', 'circuit',
-    'circuitOpenedAtMs', 'breakerSamples', 'updatedAtMs')
+    'circuitOpenedAtMs', 'breakerSamples', 'updatedAtMs', 'runReporter', 'runMixed')
   s = {
     latency = tonumber(v[1]), rate = tonumber(v[2]), consecutive = tonumber(v[3]) or 0,
     circuit = v[4] or 'closed', openedAt = tonumber(v[5]), breakerSamples = tonumber(v[6]) or 0,
-    updatedAt = tonumber(v[7]),
+    updatedAt = tonumber(v[7]), runReporter = v[8] or '', runMixed = v[9] == '1',
     successes = 0, failures = 0, latCount = 0, latSum = 0, buckets = {}, lastErrorClass = nil,
   }
   states[k] = s
@@ -51,6 +55,7 @@ for i = first, #ARGV, 4 do
   if ok then
     s.successes = s.successes + 1
     s.consecutive = 0
+    s.runReporter = ''; s.runMixed = false
     s.rate = ewma(s.rate, 0)
     local ttfb = tonumber(ARGV[i + 3])
     if ttfb ~= nil then
@@ -68,6 +73,8 @@ for i = first, #ARGV, 4 do
     end
   else
     s.failures = s.failures + 1
+    if s.consecutive == 0 then s.runReporter = reporter; s.runMixed = false
+    elseif reporter ~= s.runReporter then s.runMixed = true end
     s.consecutive = s.consecutive + 1
     s.rate = ewma(s.rate, 1)
     s.lastErrorClass = ARGV[i + 2]
@@ -75,7 +82,8 @@ for i = first, #ARGV, 4 do
       open(s)
     elseif s.circuit == 'closed' then
       -- breakerSamples restarts when a circuit closes, so a recovered provider needs fresh evidence to trip on rate.
-      if s.consecutive >= openAfter or (s.breakerSamples >= minSamples and s.rate > openAboveRate) then open(s) end
+      local tripped = s.consecutive >= openAfter or (s.breakerSamples >= minSamples and s.rate > openAboveRate)
+      if tripped and (reporter == '' or s.runMixed) then open(s) end
     end
     -- A failure while open and still cooling down leaves openedAt alone: last-resort use must not extend the rest.
   end
@@ -94,7 +102,8 @@ for k, s in pairs(states) do
   local updatedAt = now
   if s.updatedAt ~= nil and s.updatedAt > now then updatedAt = s.updatedAt end
   redis.call('HSET', key, 'errorRate', fmt(s.rate), 'consecutiveFailures', s.consecutive, 'circuit', s.circuit,
-    'breakerSamples', s.breakerSamples, 'updatedAtMs', fmt(updatedAt))
+    'breakerSamples', s.breakerSamples, 'updatedAtMs', fmt(updatedAt), 'runReporter', s.runReporter,
+    'runMixed', s.runMixed and '1' or '0')
   if s.latency ~= nil then redis.call('HSET', key, 'latencyEwmaMs', fmt(s.latency)) end
   if s.lastErrorClass ~= nil then
     redis.call('HSET', key, 'lastErrorClass', s.lastErrorClass, 'lastErrorAtMs', fmt(now))

@@ -36,6 +36,8 @@ export async function recordOutcomes(
   outcomes: readonly ProviderOutcome[],
   nowMs: number,
   policy: HealthPolicy,
+  /** Who reports (the worker's session id): a circuit then opens only on failures from two reporters or more. */
+  reporter = '',
 ): Promise<RecordResult> {
   const keys: string[] = [];
   const keyIndex = new Map<string, number>();
@@ -71,6 +73,7 @@ export async function recordOutcomes(
     String(Math.max(1, Math.round(policy.keyTtlMs))),
     String(policy.latencyBucketsMs.length),
     ...policy.latencyBucketsMs.map(String),
+    reporter,
     ...perOutcome,
   ];
   let script = scripts.get(redis);

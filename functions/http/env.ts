@@ -1,10 +1,9 @@
 // The Hono environment shared by every route: bindings in, dependencies and the caller's identity out.
 import type { Deps } from '../deps.ts';
+import type { KeyIdentity } from './auth.ts';
+import type { BootstrapClaims, WorkerClaims } from '../sessions/worker-token.ts';
 
-export interface WorkerIdentity {
-  sessionId: string;
-  room: string;
-}
+export type WorkerIdentity = WorkerClaims;
 
 export type AppEnv = {
   Bindings: Record<string, unknown>;
@@ -12,6 +11,8 @@ export type AppEnv = {
     deps: Deps;
     /** Short digest of the application key that authenticated the request (never the key itself). */
     appKeyId: string;
+    key: KeyIdentity;
     worker: WorkerIdentity;
+    bootstrap: BootstrapClaims & { expSeconds: number };
   };
 };

@@ -66,7 +66,7 @@ export function createEcsLauncher(options: EcsLauncherOptions): Launcher {
     try {
       output = await sdk.send(new RunTaskCommand(input), { abortSignal: cut.signal });
     } catch (error) {
-      // Same clientToken, different parameters (say, a fresh worker token on retry): ECS names the task it already
+      // Same clientToken, different parameters (say, a fresh bootstrap credential on retry): ECS names the task it already
       // started for this key. That task is the worker for this room incarnation; starting another is what we avoid.
       const existing = error instanceof ConflictException ? error.resourceIds?.[0] : undefined;
       if (existing) return { taskId: existing };

@@ -4,11 +4,11 @@ export interface LaunchRequest {
   sessionId: string;
   room: string;
   /**
-   * Stable per room incarnation (derived from the LiveKit room sid): a retried launch with the same key must not
-   * start a second worker.
+   * Stable per session generation (per room incarnation while Redis is down): a retried launch with the same key
+   * must not start a second worker.
    */
   idempotencyKey: string;
-  /** Environment for the worker: ROOM, SESSION_ID, FUNCTIONS_URL, WORKER_TOKEN, *_PROVIDERS. */
+  /** Environment for the worker: ROOM, SESSION_ID, FUNCTIONS_URL, WORKER_BOOTSTRAP_TOKEN, *_PROVIDERS. No secret of ours. */
   env: Record<string, string>;
 }
 

@@ -4,6 +4,8 @@ import { METRIC_PREFIX, seriesName } from './counters.ts';
 
 export interface MetricsSnapshot {
   counters: Record<string, unknown>;
+  /** This isolate's failed authentications by route (kept in memory, never in Redis). */
+  authFailures?: ReadonlyMap<string, number>;
   health: ProviderHealth[];
   activeSessions: number;
 }
@@ -26,6 +28,7 @@ const HELP: Record<string, string> = {
   voice_worker_status_reports_total: 'Status reports received from workers.',
   voice_turns_total: 'Conversation turns reported by workers.',
   voice_turn_end_to_end_ms: 'End of caller speech to first agent audio, per turn.',
+  voice_auth_failures_total: 'Failed authentications by route, counted by this isolate in memory (no Redis writes).',
 };
 
 function familyOf(series: string): { family: string; type: Family['type'] } {
@@ -66,6 +69,7 @@ export function renderExposition(snapshot: MetricsSnapshot): string {
   const families = new Map<string, Family>();
   add(families, seriesName('sessions_active', {}), snapshot.activeSessions);
   for (const h of snapshot.health) addHealth(families, h);
+  for (const [route, n] of snapshot.authFailures ?? []) add(families, seriesName('auth_failures_total', { route }), n);
   for (const series of Object.keys(snapshot.counters).sort()) {
     if (!series.startsWith(METRIC_PREFIX)) continue;
     add(families, series, Number(snapshot.counters[series]));

@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/env.ts';
 import { requireMetricsToken } from '../http/auth.ts';
 import { orUnavailable } from '../http/unavailable.ts';
 import { readHealth } from '../health/scores.ts';
+import { authFailureCounts } from '../observability/auth-failures.ts';
 import { renderExposition } from '../observability/exposition.ts';
 import { toFieldMap } from '../redis/hash.ts';
 import { keys } from '../redis/keys.ts';
@@ -18,7 +19,7 @@ export const metricsRoutes = new Hono<AppEnv>().get('/', requireMetricsToken, as
       countActiveSessions(redis),
     ]),
   );
-  return c.text(renderExposition({ counters: counters ?? {}, health, activeSessions }), 200, {
+  return c.text(renderExposition({ counters: counters ?? {}, health, activeSessions, authFailures: authFailureCounts() }), 200, {
     'content-type': 'text/plain; version=0.0.4; charset=utf-8',
   });
 });

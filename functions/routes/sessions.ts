@@ -1,7 +1,7 @@
 // GET /v1/sessions and /v1/sessions/:id: what the control plane believes about each live conversation, including
 // the launch state (attempts, last error, next retry), for operators and dashboards.
 import { Hono } from 'hono';
-import { requireAppKey } from '../http/auth.ts';
+import { requireOperatorKey } from '../http/auth.ts';
 import { httpError } from '../http/errors.ts';
 import type { AppEnv } from '../http/env.ts';
 import { orUnavailable } from '../http/unavailable.ts';
@@ -15,7 +15,7 @@ function publicView(s: SessionRecord): Omit<SessionRecord, 'systemPrompt'> {
 }
 
 export const sessionRoutes = new Hono<AppEnv>()
-  .use(requireAppKey)
+  .use(requireOperatorKey)
   .get('/', async (c) => {
     const { redis } = c.var.deps;
     const sessions = await orUnavailable('session state', async () => {

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { httpError } from '../http/errors.ts';
 import type { AppEnv } from '../http/env.ts';
+import { countAuthFailure } from '../observability/auth-failures.ts';
 import { countLater } from '../observability/counters.ts';
 import { describeError, log } from '../observability/log.ts';
 import { keys, WEBHOOK_DEDUP_TTL_SECONDS } from '../redis/keys.ts';
@@ -11,14 +12,25 @@ import { verifyWebhook } from '../webhooks/verify.ts';
 
 export const WEBHOOK_MAX_BODY_BYTES = 64 * 1024;
 
-/** True when this id was seen before; null when Redis could not tell (then we act: launches are idempotent anyway). */
-async function seenBefore(redis: AppEnv['Variables']['deps']['redis'], eventId: string): Promise<boolean | null> {
+/** True when this id was processed before; null when Redis could not tell (then we act: launches are idempotent). */
+async function processedBefore(redis: AppEnv['Variables']['deps']['redis'], eventId: string): Promise<boolean | null> {
   try {
-    const set = await redis.set(keys.webhookEvent(eventId), '1', { nx: true, ex: WEBHOOK_DEDUP_TTL_SECONDS });
-    return set === null;
+    return Number(await redis.exists(keys.webhookEvent(eventId))) === 1;
   } catch (err) {
     log('warn', 'webhook_dedup_unavailable', { reason: describeError(err) });
     return null;
+  }
+}
+
+/**
+ * Marks the id only once its event was processed: a crash in between leaves it unmarked, so LiveKit's redelivery is
+ * processed rather than deduplicated away. Two deliveries racing both process; the atomic room claim keeps that safe.
+ */
+async function markProcessed(redis: AppEnv['Variables']['deps']['redis'], eventId: string): Promise<void> {
+  try {
+    await redis.set(keys.webhookEvent(eventId), '1', { ex: WEBHOOK_DEDUP_TTL_SECONDS });
+  } catch (err) {
+    log('warn', 'webhook_dedup_unavailable', { reason: describeError(err) });
   }
 }
 
@@ -33,15 +45,17 @@ export const webhookRoutes = new Hono<AppEnv>().post(
   async (c) => {
     const deps = c.var.deps;
     const raw = await c.req.text();
-    const verified = await verifyWebhook(raw, c.req.header('authorization'), deps.config.livekit.apiKey, deps.config.livekit.apiSecret);
+    const { apiKey, apiSecret } = deps.config.livekit.webhook;
+    const verified = await verifyWebhook(raw, c.req.header('authorization'), apiKey, apiSecret);
     if (!verified.ok) {
-      countLater(deps, 'webhook_events_total', { event: 'unknown', result: verified.status === 401 ? 'unauthorized' : 'malformed' });
+      // In memory only: an unsigned flood must not become a flood of Redis writes.
+      countAuthFailure(verified.status === 401 ? 'webhook' : 'webhook_malformed');
       throw httpError(verified.status, verified.status === 401 ? 'unauthorized' : 'invalid_body', verified.message);
     }
     const event = verified.event;
     const eventName = event.event || 'unknown';
     if (event.id) {
-      const seen = await seenBefore(deps.redis, event.id);
+      const seen = await processedBefore(deps.redis, event.id);
       if (seen) {
         countLater(deps, 'webhook_events_total', { event: eventName, result: 'duplicate' });
         return c.json({ ok: true, event: eventName, action: 'duplicate' });
@@ -51,12 +65,11 @@ export const webhookRoutes = new Hono<AppEnv>().post(
     try {
       outcome = await handleEvent(deps, event);
     } catch (err) {
-      // Forget the id so LiveKit's retry of this delivery is processed, not deduplicated away.
-      if (event.id) await deps.redis.del(keys.webhookEvent(event.id)).catch(() => undefined);
       countLater(deps, 'webhook_events_total', { event: eventName, result: 'error' });
       log('error', 'webhook_event_failed', { webhookEvent: eventName, eventId: event.id, reason: describeError(err) });
       throw httpError(503, 'unavailable', 'the event could not be processed now; retry later');
     }
+    if (event.id) await markProcessed(deps.redis, event.id);
     countLater(deps, 'webhook_events_total', { event: eventName, result: outcome.action });
     log('info', 'webhook_event', { webhookEvent: eventName, eventId: event.id, room: event.room?.name, action: outcome.action });
     return c.json({ ok: true, event: eventName, ...outcome });

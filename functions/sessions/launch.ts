@@ -5,9 +5,9 @@ import type { Deps } from '../deps.ts';
 import { LaunchError } from '../launchers/types.ts';
 import { countLater } from '../observability/counters.ts';
 import { describeError, log } from '../observability/log.ts';
-import type { SessionRecord } from './record.ts';
+import { TERMINAL_STATUSES, type SessionRecord } from './record.ts';
 import { markInactive, releaseRoom, updateSession } from './store.ts';
-import { mintWorkerToken } from './worker-token.ts';
+import { mintBootstrapToken } from './worker-token.ts';
 
 const ATTEMPT_TIMEOUT_MS = 10_000;
 const IMMEDIATE_ATTEMPTS = 3;
@@ -20,24 +20,40 @@ export interface LaunchTarget {
   providers: ProviderOrder;
   /** Bumped for every fresh worker of the same room: retries of one generation share an idempotency key. */
   generation: number;
+  /** Redis was down at open: no record, no claim (the functions adopt the session when the worker calls later). */
+  stateless?: boolean;
 }
 
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** Doubling from 250 ms, capped at five minutes: quick retries first, then the cron spaces them out. */
 export function backoffMs(attempt: number): number {
-  return BASE_BACKOFF_MS * 2 ** Math.max(0, attempt - 1);
+  return Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * The launcher's idempotency key: one per session generation, so a rejoin after a session ended (a new session for
+ * the same room incarnation) gets a new worker. Without state there is no session to key on: the room incarnation is
+ * then the key, and every redelivery of its webhooks maps to the one stateless worker.
+ */
+export function idempotencyKeyOf(t: LaunchTarget): string {
+  return t.stateless ? `${t.roomKey}:stateless` : `${t.sessionId}:${t.generation}`;
 }
 
 async function buildEnv(deps: Deps, t: LaunchTarget): Promise<Record<string, string>> {
-  const token = await mintWorkerToken(
-    { sessionId: t.sessionId, room: t.room },
+  // Only a single-use bootstrap credential travels in the launch (ECS shows overrides to anyone who may describe the
+  // task): it expires within the join timeout, and the worker trades it for its session token and its room token.
+  const bootstrap = await mintBootstrapToken(
+    { sessionId: t.sessionId, room: t.room, roomKey: t.roomKey, generation: t.generation, stateless: t.stateless === true },
     deps.config.workerToken.secret,
-    deps.config.workerToken.ttlSeconds,
+    Math.ceil(deps.config.launch.joinTimeoutMs / 1000),
     deps.nowMs(),
   );
   return {
     [WORKER_ENV.room]: t.room,
     [WORKER_ENV.sessionId]: t.sessionId,
     [WORKER_ENV.functionsUrl]: deps.config.functionsPublicUrl,
-    [WORKER_ENV.workerToken]: token,
+    [WORKER_ENV.bootstrapToken]: bootstrap,
     [WORKER_ENV.sttProviders]: t.providers.stt.join(','),
     [WORKER_ENV.llmProviders]: t.providers.llm.join(','),
     [WORKER_ENV.ttsProviders]: t.providers.tts.join(','),
@@ -48,7 +64,7 @@ async function buildEnv(deps: Deps, t: LaunchTarget): Promise<Record<string, str
 export async function launchOnce(deps: Deps, t: LaunchTarget): Promise<string> {
   const env = await buildEnv(deps, t);
   const { taskId } = await deps.launcher.launch(
-    { sessionId: t.sessionId, room: t.room, idempotencyKey: `${t.roomKey}:${t.generation}`, env },
+    { sessionId: t.sessionId, room: t.room, idempotencyKey: idempotencyKeyOf(t), env },
     AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
   );
   return taskId;
@@ -95,12 +111,16 @@ export async function launchWithRetry(deps: Deps, t: LaunchTarget, attemptsSoFar
     try {
       const taskId = await launchOnce(deps, t);
       const now = deps.nowMs();
-      const recorded = await updateSession(redis, t.sessionId, {
-        status: 'launched', taskId, launchAttempts: attempts, launchedAtMs: now, updatedAtMs: now, launchGeneration: t.generation,
-      }, ttl);
+      const launched = { taskId, launchAttempts: attempts, launchedAtMs: now, updatedAtMs: now };
+      // A quick worker may have reported joined before this write: it must not be set back to launched.
+      let recorded = await updateSession(redis, t.sessionId, { status: 'launched', ...launched }, ttl, {
+        protect: [...TERMINAL_STATUSES, 'joined', 'active'],
+        generation: t.generation,
+      });
+      if (recorded === 'protected') recorded = await updateSession(redis, t.sessionId, launched, ttl, { generation: t.generation });
       countLater(deps, 'worker_launches_total', { result: 'ok', launcher: deps.launcher.kind });
       if (recorded !== 'updated') {
-        // The session ended (room_finished) or expired while the launch was in flight: nobody else knows this task.
+        // Ended, expired, or replaced by a newer generation while the launch was in flight: nobody else knows this task.
         await stopOrphan(deps, t, taskId);
         return 'ended';
       }
@@ -124,10 +144,11 @@ export async function launchWithRetry(deps: Deps, t: LaunchTarget, attemptsSoFar
         lastLaunchError: reason,
         nextLaunchAtMs: now + backoffMs(attempts),
         updatedAtMs: now,
-      }, ttl);
+      }, ttl, { generation: t.generation });
       // Ended meanwhile: another attempt would only start a worker to stop.
       if (pending !== 'updated') return 'ended';
-      if (!last) await sleep(backoffMs(attempts));
+      // Within this request (waitUntil has about 30 s): the short end of the backoff; the cron waits out the long end.
+      if (!last) await sleep(backoffMs(i + 1));
     }
   }
   return 'launch_pending';

@@ -5,7 +5,7 @@ import { describeError, log } from '../observability/log.ts';
 import { launchWithRetry, launchWithoutState } from './launch.ts';
 import { rankedProviderOrder } from './ranked-order.ts';
 import { newSessionId, roomKeyOf, type SessionRecord } from './record.ts';
-import { claimRoom, createSession, getSession, markInactive, releaseRoom, sessionIdForRoom, updateSession } from './store.ts';
+import { getSession, markInactive, markRoomFinished, openSession, releaseRoom, sessionIdForRoom, updateSession } from './store.ts';
 
 export interface RoomRef {
   name: string;
@@ -15,24 +15,16 @@ export interface RoomRef {
 export type OpenOutcome =
   | { action: 'launching'; sessionId: string }
   | { action: 'exists'; sessionId: string }
-  | { action: 'launching_without_state'; sessionId: string };
+  | { action: 'launching_without_state'; sessionId: string }
+  /** room_finished closed this incarnation: a late join opens nothing. */
+  | { action: 'finished' }
+  /** MAX_CONCURRENT_SESSIONS reached: nothing launched (the token route tells callers with a 503 first). */
+  | { action: 'at_capacity' };
 
 export async function openSessionForRoom(deps: Deps, room: RoomRef): Promise<OpenOutcome> {
   const { redis, config } = deps;
   const roomKey = roomKeyOf(room);
   const sessionId = newSessionId();
-  let holder: string | null;
-  try {
-    holder = await claimRoom(redis, roomKey, sessionId, config.sessionTtlSeconds);
-  } catch (err) {
-    log('error', 'session_claim_failed', { room: room.name, reason: describeError(err) });
-    const target = { sessionId, room: room.name, roomKey, providers: config.providerPriority, generation: 1 };
-    deps.waitUntil(launchWithoutState(deps, target));
-    countLater(deps, 'sessions_opened_total', { state: 'stateless' });
-    return { action: 'launching_without_state', sessionId };
-  }
-  if (holder !== null) return { action: 'exists', sessionId: holder };
-
   const { order, source } = await rankedProviderOrder(deps);
   const now = deps.nowMs();
   const record: SessionRecord = {
@@ -49,14 +41,26 @@ export async function openSessionForRoom(deps: Deps, room: RoomRef): Promise<Ope
     updatedAtMs: now,
     launchAttempts: 0,
     launchGeneration: 1,
+    launchStartedAtMs: now,
   };
+  let opened;
   try {
-    await createSession(redis, record, config.sessionTtlSeconds);
+    opened = await openSession(redis, record, config.sessionTtlSeconds, config.maxConcurrentSessions);
   } catch (err) {
-    // The claim is ours but the record is not: launch anyway, the caller is waiting for an agent.
-    log('error', 'session_create_failed', { sessionId, room: room.name, reason: describeError(err) });
-    deps.waitUntil(launchWithoutState(deps, { sessionId, room: room.name, roomKey, providers: order, generation: 1 }));
+    // No state: launch anyway, the caller is waiting for an agent. The worker's credentials say so, and the
+    // functions adopt the session (claim and record) once Redis answers again instead of treating it as an orphan.
+    log('error', 'session_open_failed', { room: room.name, reason: describeError(err) });
+    const target = { sessionId, room: room.name, roomKey, providers: config.providerPriority, generation: 1, stateless: true };
+    deps.waitUntil(launchWithoutState(deps, target));
+    countLater(deps, 'sessions_opened_total', { state: 'stateless' });
     return { action: 'launching_without_state', sessionId };
+  }
+  if (opened.outcome === 'exists') return { action: 'exists', sessionId: opened.holder };
+  if (opened.outcome === 'finished') return { action: 'finished' };
+  if (opened.outcome === 'full') {
+    log('warn', 'session_refused_at_capacity', { room: room.name, maxConcurrentSessions: config.maxConcurrentSessions });
+    countLater(deps, 'sessions_refused_total', { reason: 'at_capacity' });
+    return { action: 'at_capacity' };
   }
   log('info', 'session_opened', { sessionId, room: room.name, ranking: source });
   countLater(deps, 'sessions_opened_total', { state: 'stored' });
@@ -81,7 +85,7 @@ export async function endSession(deps: Deps, session: SessionRecord, reason: str
     session.id,
     { status: 'ended', endedAtMs: now, endReason: reason, updatedAtMs: now },
     deps.config.sessionTtlSeconds,
-    ['ended'],
+    { protect: ['ended'] },
   );
   await markInactive(deps.redis, session.id);
   // A sid-keyed claim stays until it expires: LiveKit queues room and participant events separately, so a late
@@ -95,7 +99,10 @@ export async function endSession(deps: Deps, session: SessionRecord, reason: str
 }
 
 export async function closeSessionForRoom(deps: Deps, room: RoomRef, reason: string): Promise<string | null> {
-  const sessionId = await sessionIdForRoom(deps.redis, roomKeyOf(room));
+  const roomKey = roomKeyOf(room);
+  // Final for this incarnation even when its session ended before (idle, worker exit) and released the claim.
+  if (!roomKey.startsWith('name:')) await markRoomFinished(deps.redis, roomKey, deps.config.sessionTtlSeconds);
+  const sessionId = await sessionIdForRoom(deps.redis, roomKey);
   if (!sessionId) return null;
   const session = await getSession(deps.redis, sessionId);
   if (!session) {

@@ -29,6 +29,8 @@ export function relaunchReason(s: SessionRecord, nowMs: number, deps: Pick<Deps,
       if (s.status === 'launching' && nowMs - s.updatedAtMs < joinTimeoutMs) return null;
       return (s.nextLaunchAtMs ?? 0) <= nowMs ? 'launch_retry' : null;
     case 'launched':
+      // A worker that calls us is in its room even if its 'joined' is still in its outbox: a heartbeat is proof.
+      if (s.lastSeenAtMs !== undefined && nowMs - s.lastSeenAtMs <= heartbeatTimeoutMs) return null;
       return nowMs - (s.launchedAtMs ?? s.updatedAtMs) > joinTimeoutMs ? 'never_joined' : null;
     case 'joined':
     case 'active':
@@ -45,18 +47,34 @@ async function relaunch(deps: Deps, s: SessionRecord, reason: string): Promise<b
     await giveUpLaunch(deps, { sessionId: s.id, roomKey: s.roomKey }, { lastLaunchError: `gave up after ${s.launchAttempts} attempts (${reason})` });
     return false;
   }
+  const launchingForMs = deps.nowMs() - (s.launchStartedAtMs ?? s.createdAtMs);
+  if (reason === 'launch_retry' && launchingForMs > deps.config.launch.retryBudgetMs) {
+    const minutes = Math.round(deps.config.launch.retryBudgetMs / 60_000);
+    await giveUpLaunch(deps, { sessionId: s.id, roomKey: s.roomKey }, { lastLaunchError: `gave up after the ${minutes} min launch budget (${s.lastLaunchError ?? reason})` });
+    return false;
+  }
   // A retry of a launch that never produced a task keeps its idempotency key; replacing a worker that did start
   // needs a new one, or ECS would hand back the dead task.
   const freshWorker = reason !== 'launch_retry';
+  const generation = freshWorker ? s.launchGeneration + 1 : s.launchGeneration;
+  const now = deps.nowMs();
+  const marked = await updateSession(
+    deps.redis,
+    s.id,
+    { status: 'launching', launchGeneration: generation, updatedAtMs: now, ...(freshWorker ? { launchStartedAtMs: now } : {}) },
+    deps.config.sessionTtlSeconds,
+    // The generation we read: a concurrent sweep (or a worker report) that moved it on wins, and we launch nothing.
+    { generation: s.launchGeneration },
+  );
+  // Our copy of the session was read before the LiveKit lookup: a room_finished in between has ended it since.
+  if (marked !== 'updated') return false;
+  // Stopped only after the generation moved on: the old worker's 'ended' on SIGTERM is then refused as superseded
+  // instead of ending the session it is being replaced in.
   if (freshWorker && s.taskId) {
     await deps.launcher.stop(s.taskId, `replaced: ${reason}`, AbortSignal.timeout(10_000)).catch((err) =>
       log('warn', 'worker_stop_failed', { sessionId: s.id, reason: describeError(err) }),
     );
   }
-  const generation = freshWorker ? s.launchGeneration + 1 : s.launchGeneration;
-  const marked = await updateSession(deps.redis, s.id, { status: 'launching', launchGeneration: generation, updatedAtMs: deps.nowMs() }, deps.config.sessionTtlSeconds);
-  // Our copy of the session was read before the LiveKit lookup: a room_finished in between has ended it since.
-  if (marked !== 'updated') return false;
   log('info', 'session_relaunch', { sessionId: s.id, room: s.room, reason, generation });
   countLater(deps, 'sessions_relaunched_total', { reason });
   await launchWithRetry(deps, { sessionId: s.id, room: s.room, roomKey: s.roomKey, providers: s.providers, generation }, s.launchAttempts);

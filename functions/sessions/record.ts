@@ -34,6 +34,8 @@ export const sessionRecordSchema = z.object({
   updatedAtMs: z.coerce.number(),
   launchAttempts: z.coerce.number().default(0),
   launchGeneration: z.coerce.number().default(1),
+  /** When the current generation's launch began: the retry budget (LAUNCH_RETRY_BUDGET_MINUTES) counts from here. */
+  launchStartedAtMs: optionalNumber,
   lastLaunchError: optionalString,
   nextLaunchAtMs: optionalNumber,
   launchedAtMs: optionalNumber,

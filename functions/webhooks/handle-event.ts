@@ -4,7 +4,7 @@ import type { WebhookEvent } from 'livekit-server-sdk';
 import type { Deps } from '../deps.ts';
 import { closeSessionForRoom, openSessionForRoom } from '../sessions/lifecycle.ts';
 
-export type EventAction = 'launching' | 'launching_without_state' | 'exists' | 'ended' | 'ignored' | 'none';
+export type EventAction = 'launching' | 'launching_without_state' | 'exists' | 'finished' | 'at_capacity' | 'ended' | 'ignored' | 'none';
 
 export interface EventOutcome {
   action: EventAction;
@@ -24,8 +24,8 @@ export async function handleEvent(deps: Deps, event: WebhookEvent): Promise<Even
   const room = event.room ? { name: event.room.name, sid: event.room.sid || undefined } : undefined;
   switch (event.event) {
     case 'room_started':
-      if (!room?.name) return { action: 'ignored' };
-      return openSessionForRoom(deps, room);
+      // An empty room gets no agent: a worker (and its vendor bills) only for a room someone actually joined.
+      return { action: 'none' };
     case 'participant_joined':
       if (!room?.name || !isCaller(event.participant, deps.config.agentIdentityPrefix)) return { action: 'ignored' };
       return openSessionForRoom(deps, room);

@@ -19,11 +19,18 @@ describe('parseConfig', () => {
   it('applies the documented defaults', () => {
     const config = parseConfig(valid);
     expect(config.providerPriority).toEqual({ stt: ['deepgram', 'openai'], llm: ['openai', 'anthropic', 'groq'], tts: ['elevenlabs', 'openai'] });
-    expect(config.token).toEqual({ defaultTtlSeconds: 900, maxTtlSeconds: 21_600 });
+    expect(config.token).toEqual({ defaultTtlSeconds: 900, maxTtlSeconds: 3_600 });
     expect(config.livekit.httpUrl).toBe('http://127.0.0.1:9');
     expect(config.livekit.publicUrl).toBe(config.livekit.url);
-    expect(config.appApiKeys).toEqual(['test-app-key-1', 'test-app-key-2']);
-    expect(config.launcher).toEqual({ kind: 'local', url: 'http://127.0.0.1:9', token: undefined });
+    expect(config.clientKeys).toEqual([
+      { key: 'test-app-key-1', roomPrefix: undefined },
+      { key: 'test-app-key-2', roomPrefix: undefined },
+    ]);
+    expect(config.operatorKeys).toEqual(['test-operator-key-0001']);
+    expect(config.agentTokenTtlSeconds).toBe(600);
+    expect(config.maxConcurrentSessions).toBe(100);
+    expect(config.livekit.webhook).toEqual({ apiKey: 'devkey', apiSecret: 'secret' });
+    expect(config.launcher).toEqual({ kind: 'local', url: 'http://127.0.0.1:9', token: 'test-launcher-token-0123456789' });
   });
 
   it.each([

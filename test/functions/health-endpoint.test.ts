@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDERS } from '../../functions/contract.ts';
 import type { FunctionsHandle } from '../support/functions.ts';
-import { postWebhook, startControlPlane, startHoldingProxy, startSiblingFunctions, type ControlPlane } from '../support/control-plane.ts';
+import { operatorAuth, postWebhook, startControlPlane, startHoldingProxy, startSiblingFunctions, type ControlPlane } from '../support/control-plane.ts';
 import { signWebhook, webhookBody } from '../support/livekit.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -36,7 +36,7 @@ function expectNoSecrets(cp: ControlPlane, text: string): void {
 }
 
 async function getHealth(cp: ControlPlane): Promise<{ status: number; body: HealthBody }> {
-  const res = await cp.fn.fetch('/health');
+  const res = await cp.fn.fetch('/health/deep', { headers: operatorAuth });
   const text = await res.text();
   expectNoSecrets(cp, text);
   return { status: res.status, body: JSON.parse(text) as HealthBody };
@@ -87,7 +87,7 @@ describe('GET /health', () => {
     silent.holding = true;
     const fn = await startSiblingFunctions(cp, { UPSTASH_REDIS_REST_URL: silent.url, REDIS_TIMEOUT_MS: '300' });
     try {
-      const res = await fn.fetch('/health');
+      const res = await fn.fetch('/health/deep', { headers: operatorAuth });
       const text = await res.text();
       expectNoSecrets(cp, text);
       const body = JSON.parse(text) as HealthBody;
@@ -189,9 +189,9 @@ describe('GET /metrics', () => {
   });
 
   it('counts a webhook delivery and the session it opened', async () => {
-    const series = 'voice_webhook_events_total{event="room_started",result="launching"}';
+    const series = 'voice_webhook_events_total{event="participant_joined",result="launching"}';
     const before = await scrape();
-    const body = webhookBody({ event: 'room_started', room: { name: 'metrics-room' } });
+    const body = webhookBody({ event: 'participant_joined', room: { name: 'metrics-room' }, participant: { identity: 'metrics-caller' } });
     const res = await postWebhook(cp.fn, body, await signWebhook(body));
     expect(((await res.json()) as { action: string }).action).toBe('launching');
 
@@ -204,6 +204,46 @@ describe('GET /metrics', () => {
     expect(valueOf(after, 'voice_sessions_active')).toBe(valueOf(before, 'voice_sessions_active') + 1);
     const opened = 'voice_sessions_opened_total{state="stored"}';
     expect(valueOf(after, opened)).toBe(valueOf(before, opened) + 1);
+  });
+
+  it('keeps /metrics shut outside development when no METRICS_TOKEN is set', async () => {
+    const production = await startSiblingFunctions(cp, { ENVIRONMENT: 'production' });
+    try {
+      const res = await production.fetch('/metrics');
+      expect(res.status).toBe(401);
+      expect(await res.text()).toContain('METRICS_TOKEN');
+    } finally {
+      await production.dispose();
+    }
+  });
+
+  it('answers a shallow /health to anyone, without touching Redis, and the deep one only to an operator', async () => {
+    await cp.stack.stopRedis();
+    try {
+      const shallow = await cp.fn.fetch('/health');
+      expect(shallow.status).toBe(200);
+      expect(await shallow.json()).toMatchObject({ status: 'ok' });
+    } finally {
+      await cp.stack.startRedis();
+      await waitFor('Redis back', async () => (await cp.redis.ping().catch(() => null)) === 'PONG');
+    }
+    expect((await cp.fn.fetch('/health/deep')).status).toBe(401);
+    expect((await cp.fn.fetch('/health/deep', { headers: { authorization: 'Bearer test-app-key-1' } })).status).toBe(403);
+  });
+
+  it('counts failed authentications in memory, with no Redis write before authentication', async () => {
+    const before = Number(await cp.redis.dbsize());
+    const forged = webhookBody({ event: 'participant_joined', room: { name: 'flood-room' }, participant: { identity: 'x' } });
+    for (let i = 0; i < 20; i++) {
+      expect((await postWebhook(cp.fn, forged, 'not-a-signature')).status).toBe(401);
+      expect((await cp.fn.fetch('/v1/token', { method: 'POST', headers: { authorization: 'Bearer wrong-key-000' }, body: '{}' })).status).toBe(401);
+    }
+    // Counters are one hash (already there): nothing new was written, and no counter moved for the refused calls.
+    expect(Number(await cp.redis.dbsize())).toBe(before);
+    const text = await (await cp.fn.fetch('/metrics')).text();
+    expect(text).toMatch(/voice_auth_failures_total\{route="webhook"\} \d+/);
+    expect(text).toMatch(/voice_auth_failures_total\{route="token"\} \d+/);
+    expect(text).not.toContain('result="unauthorized"');
   });
 
   it('asks for the bearer token when METRICS_TOKEN is set', async () => {

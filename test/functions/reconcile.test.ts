@@ -13,7 +13,9 @@ import {
   type ControlPlane,
   type ControlPlaneWithLauncherDown,
   type HoldingProxy,
+  bootstrapWorker,
 } from '../support/control-plane.ts';
+import { fieldsOf, finishRoom, isActive, openSession, waitForStatus } from './session-helpers.ts';
 import type { LauncherTask } from '../support/local-launcher.ts';
 import { signWebhook, webhookBody } from '../support/livekit.ts';
 import { waitFor } from '../support/wait.ts';
@@ -25,41 +27,6 @@ const TIMING = {
   WORKER_HEARTBEAT_TIMEOUT_MS: String(HEARTBEAT_TIMEOUT_MS),
   LAUNCH_MAX_ATTEMPTS: '4',
 };
-
-type Plane = Pick<ControlPlane, 'fn' | 'redis'>;
-
-async function openSession(cp: Plane, room: string): Promise<string> {
-  const body = webhookBody({ event: 'room_started', room: { name: room } });
-  const res = await postWebhook(cp.fn, body, await signWebhook(body));
-  expect(res.status).toBe(200);
-  const json = (await res.json()) as { action: string; sessionId: string };
-  expect(json.action).toBe('launching');
-  return json.sessionId;
-}
-
-async function finishRoom(cp: Plane, room: string): Promise<string> {
-  const body = webhookBody({ event: 'room_finished', room: { name: room } });
-  const res = await postWebhook(cp.fn, body, await signWebhook(body));
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { action: string }).action;
-}
-
-async function fieldsOf(cp: Plane, sessionId: string): Promise<Record<string, string>> {
-  const fields = await sessionFields(cp.redis, sessionId);
-  if (!fields) throw new Error(`session ${sessionId} has no hash`);
-  return fields;
-}
-
-async function waitForStatus(cp: Plane, sessionId: string, status: string): Promise<Record<string, string>> {
-  return waitFor(`session ${sessionId} to be ${status}`, async () => {
-    const fields = await sessionFields(cp.redis, sessionId);
-    return fields?.status === status ? fields : undefined;
-  });
-}
-
-async function isActive(cp: Plane, sessionId: string): Promise<boolean> {
-  return (await cp.redis.zscore('sessions:active', sessionId)) !== null;
-}
 
 describe('with the launcher up', () => {
   let cp: ControlPlane;
@@ -95,7 +62,7 @@ describe('with the launcher up', () => {
     const task = (await runningFor(room)).find((t) => t.taskId === fields.taskId);
     if (!task) throw new Error(`no running task ${fields.taskId} for ${room}`);
     const env = await waitFor(`the worker of ${room} to start`, () => recordedWorkerEnv(cp, task.pid));
-    return { sessionId, fields, task, workerToken: env.WORKER_TOKEN ?? '' };
+    return { sessionId, fields, task, workerToken: (await bootstrapWorker(cp.fn, env)).workerToken };
   }
 
   async function expectReplaced(before: Launched, room: string): Promise<void> {
@@ -174,7 +141,7 @@ describe('with the launcher up', () => {
     await expectReplaced(before, room);
   });
 
-  it('relaunches a worker that reported failed', async () => {
+  it('relaunches a worker that reported failed; the replaced worker can no longer move or end the session', async () => {
     const room = 'rc-failed';
     const before = await launchedSession(room);
     const res = await postWorkerStatus(cp.fn, before.workerToken, { status: 'failed', reason: 'every stt provider failed' });
@@ -182,6 +149,33 @@ describe('with the launcher up', () => {
     expect((await fieldsOf(cp, before.sessionId)).status).toBe('failed');
 
     await cp.fn.scheduled();
+    await expectReplaced(before, room);
+    // Stopped with SIGTERM, the old worker says goodbye with its old credentials: refused, the session lives on.
+    const late = await postWorkerStatus(cp.fn, before.workerToken, { status: 'ended', reason: 'sigterm' });
+    expect(late.status).toBe(409);
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe('superseded');
+    expect(await fieldsOf(cp, before.sessionId)).toMatchObject({ status: 'launched', launchGeneration: '2' });
+    expect(await isActive(cp, before.sessionId)).toBe(true);
+  });
+
+  it('counts a recent heartbeat as proof of joining: a worker whose joined is still on its way is not replaced', async () => {
+    const room = 'rc-heartbeat-join';
+    const before = await launchedSession(room);
+    // The worker is talking (metrics, a heartbeat) but its 'joined' has not landed yet.
+    const beat = await cp.fn.fetch('/v1/worker/metrics', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${before.workerToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ outcomes: [] }),
+    });
+    expect(beat.status).toBe(200);
+    const lastSeenAtMs = await waitFor('the heartbeat recorded', async () => Number((await fieldsOf(cp, before.sessionId)).lastSeenAtMs) || undefined);
+
+    await cp.fn.scheduled(Math.max(Number(before.fields.launchedAtMs) + JOIN_TIMEOUT_MS + 1_000, lastSeenAtMs + 1_000));
+    expect(await fieldsOf(cp, before.sessionId)).toMatchObject({ status: 'launched', taskId: before.task.taskId, launchGeneration: '1' });
+    expect(cp.stoppedWorkerPids()).not.toContain(before.task.pid);
+
+    // Silent past the heartbeat timeout as well: now it is replaced.
+    await cp.fn.scheduled(lastSeenAtMs + HEARTBEAT_TIMEOUT_MS + 1_000);
     await expectReplaced(before, room);
   });
 
@@ -321,7 +315,7 @@ describe('a room that finishes while a worker is being started', () => {
     const launched = await waitForStatus(cp, sessionId, 'launched');
     const [task] = await runningFor(room);
     const env = await waitFor('the worker to start', () => recordedWorkerEnv(cp, task?.pid ?? null));
-    expect((await postWorkerStatus(cp.fn, env.WORKER_TOKEN ?? '', { status: 'failed' })).status).toBe(200);
+    expect((await postWorkerStatus(cp.fn, (await bootstrapWorker(cp.fn, env)).workerToken, { status: 'failed' })).status).toBe(200);
 
     livekitGate.holding = true;
     const sweep = cp.fn.scheduled();

@@ -2,9 +2,11 @@
 // with the configured provider order, nothing hangs, LiveKit is told to retry what cannot wait, and all is well
 // again once Redis is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyWorkerToken } from '../../functions/sessions/worker-token.ts';
+import { verifyBootstrapToken } from '../../functions/sessions/worker-token.ts';
 import {
+  bootstrapWorker,
   postWebhook,
+  postWorkerStatus,
   recordedWorkerEnv,
   sessionFields,
   sessionIdOfRoom,
@@ -18,9 +20,11 @@ import { sleep, waitFor } from '../support/wait.ts';
 const STATIC_ORDER = { STT_PROVIDERS: 'openai,deepgram', LLM_PROVIDERS: 'groq,anthropic,openai', TTS_PROVIDERS: 'openai,elevenlabs' };
 
 let cp: ControlPlane;
+let statelessEnv: Record<string, string> = {};
+let statelessToken = '';
 
 beforeAll(async () => {
-  cp = await startControlPlane(STATIC_ORDER);
+  cp = await startControlPlane({ ...STATIC_ORDER, SYSTEM_PROMPT: 'You are the outage agent.', GREETING: 'Hello from the outage.' });
 });
 afterAll(async () => {
   await cp?.close();
@@ -51,7 +55,7 @@ describe('while Redis is down', () => {
 
   it('still launches one worker for a room, with the configured provider order', async () => {
     const room = 'rd-stateless';
-    const body = webhookBody({ event: 'room_started', room: { name: room } });
+    const body = webhookBody({ event: 'participant_joined', room: { name: room }, participant: { identity: 'rd-caller' } });
     const res = await deliver(body);
     expect(res.status).toBe(200);
     const json = (await res.json()) as { action: string; sessionId: string };
@@ -63,8 +67,15 @@ describe('while Redis is down', () => {
     });
     const env = await waitFor('the worker env', () => recordedWorkerEnv(cp, task?.pid ?? null));
     expect(env).toMatchObject({ ROOM: room, SESSION_ID: json.sessionId, ...STATIC_ORDER });
-    const claims = await verifyWorkerToken(env.WORKER_TOKEN ?? '', 'test-worker-token-secret-of-enough-length');
-    expect(claims).toEqual({ sessionId: json.sessionId, room });
+    const claims = await verifyBootstrapToken(env.WORKER_BOOTSTRAP_TOKEN ?? '', 'test-worker-token-secret-of-enough-length');
+    expect(claims).toMatchObject({ sessionId: json.sessionId, room, stateless: true });
+    statelessEnv = env;
+
+    // The worker still gets its room token and the configured prompt and greeting, not its own built-in ones.
+    const boot = await bootstrapWorker(cp.fn, env);
+    expect(boot.session).toMatchObject({ systemPrompt: 'You are the outage agent.', greeting: 'Hello from the outage.' });
+    expect(boot.livekit.identity).toBe(`agent-${json.sessionId}`);
+    statelessToken = boot.workerToken;
 
     // Without Redis there is no deduplication and no claim: the launcher's idempotency key keeps it to one worker.
     const again = await deliver(body);
@@ -85,6 +96,21 @@ describe('after Redis is back', () => {
   beforeAll(async () => {
     await cp.stack.startRedis();
     await waitFor('Redis to answer through the stand-in', redisAnswers);
+  });
+
+  it('adopts the session launched during the outage when its worker calls, instead of orphaning it', async () => {
+    const sessionId = statelessEnv.SESSION_ID ?? '';
+    const res = await postWorkerStatus(cp.fn, statelessToken, { status: 'joined' });
+    expect(res.status).toBe(200);
+    const fields = await sessionFields(cp.redis, sessionId);
+    expect(fields).toMatchObject({ room: 'rd-stateless', status: 'joined', systemPrompt: 'You are the outage agent.' });
+    expect(await sessionIdOfRoom(cp.redis, 'rd-stateless')).toBe(sessionId);
+    expect(await cp.redis.zscore('sessions:active', sessionId)).not.toBeNull();
+    // The caller's next join finds the adopted session: no second worker.
+    const again = await deliver(webhookBody({ event: 'participant_joined', room: { name: 'rd-stateless' }, participant: { identity: 'rd-2' } }));
+    expect(((await again.json()) as { action: string; sessionId: string }).sessionId).toBe(sessionId);
+    await sleep(300);
+    expect(await runningFor('rd-stateless')).toHaveLength(1);
   });
 
   it('launches a new room with its session in Redis again', async () => {
@@ -108,7 +134,7 @@ describe('after Redis is back', () => {
 
   it('ends a room with room_finished again', async () => {
     const room = 'rd-recovered-finish';
-    const opened = (await (await deliver(webhookBody({ event: 'room_started', room: { name: room } }))).json()) as { sessionId: string };
+    const opened = (await (await deliver(webhookBody({ event: 'participant_joined', room: { name: room }, participant: { identity: 'rf' } }))).json()) as { sessionId: string };
     await waitFor('status launched', async () => (await sessionFields(cp.redis, opened.sessionId))?.status === 'launched');
     const res = await deliver(webhookBody({ event: 'room_finished', room: { name: room } }));
     expect(res.status).toBe(200);

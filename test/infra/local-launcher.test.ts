@@ -13,6 +13,7 @@ import {
   REPO_ROOT,
   spawnLauncher,
   startLocalLauncher,
+  TEST_LAUNCHER_TOKEN,
   type LauncherTask,
   type RunningLauncher,
 } from '../support/local-launcher.ts';
@@ -67,6 +68,12 @@ describe('local launcher, real process with a stand-in worker', () => {
       LOCAL_LAUNCHER_TOKEN: TOKEN,
       LOCAL_LAUNCHER_STOP_GRACE_MS: '500',
       FIXTURE_OUT_DIR: outDir,
+      // Secrets in the launcher's own environment that must never reach a worker.
+      LIVEKIT_API_SECRET: 'livekit-secret-in-launcher-env',
+      LIVEKIT_API_KEY: 'devkey',
+      UPSTASH_REDIS_REST_TOKEN: 'redis-token-in-launcher-env',
+      SOME_OTHER_SETTING: 'not-on-the-allow-list',
+      OPENAI_API_KEY: 'sk-allowed',
     });
     client = createLocalLauncher({ url: launcher.url, token: TOKEN });
   });
@@ -84,7 +91,14 @@ describe('local launcher, real process with a stand-in worker', () => {
     expect(recorded.env.SESSION_ID).toBe('session-room-a');
     expect(recorded.env.FUNCTIONS_URL).toBe('http://127.0.0.1:9/functions');
     expect(recorded.env.WORKER_TOKEN).toBe('worker-token-a');
-    expect(recorded.env.FIXTURE_OUT_DIR).toBe(outDir); // inherited from the launcher's own env
+    expect(recorded.env.FIXTURE_OUT_DIR).toBe(outDir); // allow-listed from the launcher's own env
+    expect(recorded.env.OPENAI_API_KEY).toBe('sk-allowed'); // a provider key: on the default allow-list
+    // Nothing else is inherited: no LiveKit credentials, no Redis token, no launcher token, nothing unlisted.
+    for (const name of ['LIVEKIT_API_SECRET', 'LIVEKIT_API_KEY', 'UPSTASH_REDIS_REST_TOKEN', 'LOCAL_LAUNCHER_TOKEN', 'SOME_OTHER_SETTING']) {
+      expect(recorded.env[name], name).toBeUndefined();
+    }
+    // Its own free health port, so two local rooms can run at once.
+    expect(recorded.env.HEALTH_PORT).toBe('0');
     expect(recorded.cwd).toBe(REPO_ROOT);
     const prefixed = `[${taskId}] recording worker ready for room room-a`;
     await waitFor('prefixed stdout', () => launcher.stdout().includes(prefixed));
@@ -176,6 +190,28 @@ describe('local launcher, real process with a stand-in worker', () => {
     expect((await listTasks()).some((t) => t.room === '')).toBe(false);
   });
 
+  it('refuses a request env carrying a credential a worker must not hold', async () => {
+    const res = await fetch(`${launcher.url}/v1/tasks`, {
+      method: 'POST',
+      headers: headers(),
+      body: JSON.stringify({ idempotencyKey: 'key-secret', sessionId: 's', room: 'r', env: { LIVEKIT_API_SECRET: 'x' } }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/LIVEKIT_API_SECRET/);
+  });
+
+  it('takes JSON only: a form or text body (what a browser sends cross-site without asking) gets 415', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await fetch(`${launcher.url}/v1/tasks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type },
+        body: JSON.stringify({ idempotencyKey: `key-${type}`, sessionId: 's', room: 'r-form', env: {} }),
+      });
+      expect(res.status).toBe(415);
+    }
+    expect((await listTasks()).some((t) => t.room === 'r-form')).toBe(false);
+  });
+
   it('refuses a wrong token (not retryable) while /health stays open', async () => {
     const intruder = createLocalLauncher({ url: launcher.url, token: 'wrong-token-wrong-token' });
     const error = await intruder.launch(request('room-g', 'key-g')).catch((e: unknown) => e);
@@ -206,7 +242,7 @@ describe('local launcher, limits and failures', () => {
 
   it('answers 429 beyond LOCAL_LAUNCHER_MAX_TASKS, which the client treats as retryable', async () => {
     const launcher = await start({ LOCAL_WORKER_COMMAND: RECORDING_WORKER_COMMAND, LOCAL_LAUNCHER_MAX_TASKS: '1' });
-    const client = createLocalLauncher({ url: launcher.url });
+    const client = createLocalLauncher({ url: launcher.url, token: TEST_LAUNCHER_TOKEN });
     await client.launch(request('room-h', 'key-h'));
     const error = await client.launch(request('room-i', 'key-i')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LaunchError);
@@ -216,10 +252,10 @@ describe('local launcher, limits and failures', () => {
 
   it('records a worker command that cannot start as exited, and keeps serving', async () => {
     const launcher = await start({ LOCAL_WORKER_COMMAND: '/nonexistent/voice-worker --room x' });
-    const client = createLocalLauncher({ url: launcher.url });
+    const client = createLocalLauncher({ url: launcher.url, token: TEST_LAUNCHER_TOKEN });
     const { taskId } = await client.launch(request('room-j', 'key-j'));
     const task = await waitFor('the failed start to be recorded', async () => {
-      const response = await fetch(`${launcher.url}/v1/tasks/${taskId}`);
+      const response = await fetch(`${launcher.url}/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${TEST_LAUNCHER_TOKEN}` } });
       const t = (await response.json()) as LauncherTask;
       return t.state === 'exited' ? t : undefined;
     });
@@ -233,6 +269,7 @@ describe('local launcher, limits and failures', () => {
     ['LOCAL_LAUNCHER_PORT', '70000'],
     ['LOCAL_WORKER_COMMAND', `node "worker/main.ts`],
     ['LOCAL_LAUNCHER_TOKEN', 'short-secret'],
+    ['LOCAL_LAUNCHER_WORKER_ENV', 'OPENAI_API_KEY,LIVEKIT_API_SECRET'],
   ])('fails to start on a bad %s, naming it without echoing the value', async (name, value) => {
     const launcher = spawnLauncher({ [name]: value });
     const bound = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000));
@@ -243,9 +280,18 @@ describe('local launcher, limits and failures', () => {
     if (name === 'LOCAL_LAUNCHER_TOKEN') expect(launcher.stderr()).not.toContain(value);
   });
 
+  it('refuses to start without a token', async () => {
+    const launcher = spawnLauncher({ LOCAL_LAUNCHER_TOKEN: '' });
+    const bound = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000));
+    const result = await Promise.race([launcher.exited, bound]);
+    if (result === 'hung') launcher.child.kill('SIGKILL');
+    expect(result).toEqual({ code: 1, signal: null });
+    expect(launcher.stderr()).toContain('LOCAL_LAUNCHER_TOKEN');
+  });
+
   it('stops its workers when it gets SIGTERM, then exits', async () => {
     const launcher = await start({ LOCAL_WORKER_COMMAND: RECORDING_WORKER_COMMAND });
-    const client = createLocalLauncher({ url: launcher.url });
+    const client = createLocalLauncher({ url: launcher.url, token: TEST_LAUNCHER_TOKEN });
     const tasks = [await client.launch(request('room-k', 'key-k')), await client.launch(request('room-l', 'key-l'))];
     const listed = await launcher.tasks();
     const pids = tasks.map(({ taskId }) => listed.find((t) => t.taskId === taskId)?.pid);

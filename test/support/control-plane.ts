@@ -10,6 +10,7 @@ import { toFieldMap } from '../../functions/redis/hash.ts';
 import { startFunctions, testBindings, type FunctionsHandle } from './functions.ts';
 import { startFakeRoomService, type FakeRoomService } from './livekit.ts';
 import { RECORDING_WORKER_COMMAND, startLocalLauncher, type RunningLauncher } from './local-launcher.ts';
+import type { WorkerBootstrap } from '../../functions/contract.ts';
 import { startUpstashStack, type UpstashStack } from './redis.ts';
 import { closedPort } from '../fakes/kit/server.ts';
 
@@ -66,6 +67,8 @@ function recordingLauncherEnv(workerOutDir: string): Record<string, string> {
     LOCAL_WORKER_COMMAND: RECORDING_WORKER_COMMAND,
     FIXTURE_OUT_DIR: workerOutDir,
     LOCAL_LAUNCHER_STOP_GRACE_MS: '1000',
+    // Stand-in workers wait for SIGTERM: a test file with many rooms keeps many running.
+    LOCAL_LAUNCHER_MAX_TASKS: '60',
   };
 }
 
@@ -137,6 +140,21 @@ export async function sessionFields(redis: Redis, sessionId: string): Promise<Re
 /** The id of the session holding a room incarnation (webhookBody's default sid is `RM_<name>`). */
 export async function sessionIdOfRoom(redis: Redis, room: string, sid = `RM_${room}`): Promise<string | null> {
   return (await redis.get<string>(`room:${sid}:session`)) ?? null;
+}
+
+/** Operator key of testBindings: sessions, providers, deep health. */
+export const OPERATOR_KEY = 'test-operator-key-0001';
+export const operatorAuth = { authorization: `Bearer ${OPERATOR_KEY}` };
+
+/** What a launched worker does first: trade its single-use WORKER_BOOTSTRAP_TOKEN for its session token and room token. */
+export async function bootstrapWorker(fn: FunctionsHandle, env: Record<string, string>): Promise<WorkerBootstrap> {
+  const res = await fn.fetch('/v1/worker/bootstrap', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${env.WORKER_BOOTSTRAP_TOKEN ?? ''}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  if (res.status !== 200) throw new Error(`POST /v1/worker/bootstrap answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as WorkerBootstrap;
 }
 
 /** What a media worker sends with the token it was launched with. */

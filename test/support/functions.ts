@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Miniflare } from 'miniflare';
 import { parse } from 'smol-toml';
+import { TEST_LAUNCHER_TOKEN } from './local-launcher.ts';
 
 export const FUNCTIONS_BUNDLE_DIR = path.resolve('.wrangler/test-build');
 
@@ -65,10 +66,14 @@ export function testBindings(overrides: Record<string, string>): Record<string, 
     LIVEKIT_API_KEY: 'devkey',
     LIVEKIT_API_SECRET: 'secret',
     APP_API_KEYS: 'test-app-key-1,test-app-key-2',
+    OPERATOR_API_KEYS: 'test-operator-key-0001',
+    // /metrics open without a token, as in local development.
+    ENVIRONMENT: 'development',
     WORKER_TOKEN_SECRET: 'test-worker-token-secret-of-enough-length',
     FUNCTIONS_PUBLIC_URL: 'http://127.0.0.1:8787',
     LAUNCHER: 'local',
     LOCAL_LAUNCHER_URL: 'http://127.0.0.1:9',
+    LOCAL_LAUNCHER_TOKEN: TEST_LAUNCHER_TOKEN,
     ...overrides,
   };
 }

@@ -11,12 +11,16 @@ import { startLocalLauncher, type LauncherTask, type RunningLauncher } from './l
 import { startUpstashStack, type UpstashStack } from './redis.ts';
 
 export const APP_KEY = 'test-app-key-1';
+/** testBindings' operator key (OPERATOR_API_KEYS): sessions, providers, deep health. */
+export const OPERATOR_KEY = 'test-operator-key-0001';
 
 export interface LiveStackOptions {
   /** Extra bindings for the functions (provider order, lifecycle timeouts…). */
   bindings?: Record<string, string>;
   /** Extra environment every launched worker inherits (through the launcher). */
   workerEnv?: Record<string, string>;
+  /** A key pair LiveKit signs webhooks with and nothing else (the functions get it as LIVEKIT_WEBHOOK_API_*). */
+  webhookKey?: { key: string; secret: string };
 }
 
 /** A session as GET /v1/sessions shows it (the fields tests read). */
@@ -60,18 +64,20 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
   const functionsUrl = gate.url;
   const apiKey = 'devkey';
   const apiSecret = 'secret';
-  const launcher = await startLocalLauncher({
-    LOCAL_LAUNCHER_STOP_GRACE_MS: '8000',
+  // What every launched worker gets from the launcher. No LiveKit key or secret: workers join with the token the
+  // functions mint at bootstrap (and the launcher would refuse to pass one on anyway).
+  const workerEnv: Record<string, string> = {
     ...fakes.env,
-    LIVEKIT_URL: `ws://127.0.0.1:${livekitPort}`,
-    LIVEKIT_API_KEY: apiKey,
-    LIVEKIT_API_SECRET: apiSecret,
-    // Every worker on its own free port: several rooms run at once.
-    HEALTH_PORT: '0',
     GREETING: '',
     EMPTY_ROOM_GRACE_MS: '1000',
     LOG_LEVEL: 'info',
     ...options.workerEnv,
+  };
+  const launcher = await startLocalLauncher({
+    LOCAL_LAUNCHER_STOP_GRACE_MS: '8000',
+    ...workerEnv,
+    // The launcher passes only allow-listed names of its environment to workers (each worker gets HEALTH_PORT=0).
+    LOCAL_LAUNCHER_WORKER_ENV: Object.keys(workerEnv).join(','),
   });
   const fn = await startFunctions(
     testBindings({
@@ -82,13 +88,24 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
       LIVEKIT_API_SECRET: apiSecret,
       LOCAL_LAUNCHER_URL: launcher.url,
       FUNCTIONS_PUBLIC_URL: functionsUrl,
+      ...(options.webhookKey
+        ? { LIVEKIT_WEBHOOK_API_KEY: options.webhookKey.key, LIVEKIT_WEBHOOK_API_SECRET: options.webhookKey.secret }
+        : {}),
       ...options.bindings,
     }),
     functionsPort,
   );
-  const livekit = await startTestLiveKit({ port: livekitPort, apiKey, apiSecret, webhookUrls: [`${functionsUrl}/v1/webhooks/livekit`] });
+  const livekit = await startTestLiveKit({
+    port: livekitPort,
+    apiKey,
+    apiSecret,
+    webhookUrls: [`${functionsUrl}/v1/webhooks/livekit`],
+    ...(options.webhookKey ? { webhookKey: options.webhookKey } : {}),
+  });
   const redis = new Redis({ url: stack.restUrl, token: stack.token, automaticDeserialization: false });
-  const operator = { authorization: `Bearer ${APP_KEY}` };
+  const client = { authorization: `Bearer ${APP_KEY}` };
+  // Sessions are operator data: a client key (APP_KEY) only mints tokens.
+  const operator = { authorization: `Bearer ${OPERATOR_KEY}` };
 
   return {
     livekit,
@@ -101,7 +118,7 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
     async token(room, identity) {
       const res = await fn.fetch('/v1/token', {
         method: 'POST',
-        headers: { ...operator, 'content-type': 'application/json' },
+        headers: { ...client, 'content-type': 'application/json' },
         body: JSON.stringify({ room, identity }),
       });
       if (res.status !== 200) throw new Error(`POST /v1/token answered ${res.status}: ${await res.text()}`);

@@ -9,6 +9,9 @@ const LAUNCHER_MAIN = join(REPO_ROOT, 'infra/local/launcher/main.ts');
 /** A stand-in worker that records its env to $FIXTURE_OUT_DIR and waits for SIGTERM. */
 export const RECORDING_WORKER_COMMAND = 'node test/fixtures/recording-worker.ts';
 
+/** The launcher refuses to start without a token; tests use this one unless they pass their own. */
+export const TEST_LAUNCHER_TOKEN = 'test-launcher-token-0123456789';
+
 /** What GET /v1/tasks lists: the launcher's own view type. */
 export type LauncherTask = TaskView;
 
@@ -25,7 +28,15 @@ export interface RunningLauncher {
 export function spawnLauncher(env: Record<string, string>): Omit<RunningLauncher, 'url' | 'tasks'> {
   const child = spawn(process.execPath, [LAUNCHER_MAIN], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOCAL_LAUNCHER_PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      LOCAL_LAUNCHER_PORT: '0',
+      LOCAL_LAUNCHER_TOKEN: TEST_LAUNCHER_TOKEN,
+      // The stand-in worker's settings come from the launcher's env: allow them through (workers get nothing else).
+      LOCAL_LAUNCHER_WORKER_ENV: 'FIXTURE_OUT_DIR,FIXTURE_MAX_LIFETIME_MS',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -54,8 +65,8 @@ export async function startLocalLauncher(env: Record<string, string>): Promise<R
     return line ? (JSON.parse(line) as { port: number }).port : undefined;
   });
   const url = `http://127.0.0.1:${port}`;
-  const tasks = async (token?: string) => {
-    const res = await fetch(`${url}/v1/tasks`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const tasks = async (token = env.LOCAL_LAUNCHER_TOKEN ?? TEST_LAUNCHER_TOKEN) => {
+    const res = await fetch(`${url}/v1/tasks`, { headers: { authorization: `Bearer ${token}` } });
     if (res.status !== 200) throw new Error(`GET /v1/tasks answered ${res.status}`);
     return ((await res.json()) as { tasks: LauncherTask[] }).tasks;
   };

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintWorkerToken } from '../../functions/sessions/worker-token.ts';
 import { ControlPlaneError, createControlPlaneClient, type ControlPlaneClient } from '../../worker/control-plane/client.ts';
+import { silentLogger } from '../../worker/control-plane/logger.ts';
+import { createStatusOutbox } from '../../worker/control-plane/status-outbox.ts';
 import { postWebhook, sessionFields, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { signWebhook, webhookBody } from '../support/livekit.ts';
 import { waitFor } from '../support/wait.ts';
@@ -28,7 +30,9 @@ async function launch(room: string): Promise<{ sessionId: string; env: Record<st
   expect(res.status).toBe(200);
   const { sessionId } = (await res.json()) as { sessionId: string };
   const recorded = await waitFor(`the worker for ${room}`, () => cp.workerEnvs().find((w) => w.env.SESSION_ID === sessionId));
-  return { sessionId, env: recorded.env };
+  // As worker/main.ts does: the launch's single-use credential buys the session token every later call carries.
+  const boot = await createControlPlaneClient({ functionsUrl: cp.fn.url }).bootstrap(recorded.env.WORKER_BOOTSTRAP_TOKEN ?? '');
+  return { sessionId, env: { ...recorded.env, WORKER_TOKEN: boot.workerToken } };
 }
 
 function clientFor(env: Record<string, string>, timeoutMs?: number): ControlPlaneClient {
@@ -53,7 +57,7 @@ async function redisAnswers(): Promise<boolean> {
 }
 
 async function providerTable(): Promise<{ id: string; successes: number; failures: number }[]> {
-  const res = await cp.fn.fetch('/v1/providers', { headers: { authorization: 'Bearer test-app-key-1' } });
+  const res = await cp.fn.fetch('/v1/providers', { headers: { authorization: 'Bearer test-operator-key-0001' } });
   expect(res.status).toBe(200);
   return ((await res.json()) as { providers: { id: string; successes: number; failures: number }[] }).providers;
 }
@@ -133,12 +137,32 @@ describe('against the real functions', () => {
     expect((await client.getSession()).history).toEqual([]);
   });
 
+  it('bootstraps once: the room token and session come back, the credential cannot be used again', async () => {
+    const body = webhookBody({ event: 'participant_joined', room: { name: 'client-boot-room' }, participant: { identity: 'caller-boot' } });
+    const { sessionId } = (await (await postWebhook(cp.fn, body, await signWebhook(body))).json()) as { sessionId: string };
+    const { env } = await waitFor('the worker', () => cp.workerEnvs().find((w) => w.env.SESSION_ID === sessionId));
+    const client = createControlPlaneClient({ functionsUrl: cp.fn.url });
+    const boot = await client.bootstrap(env.WORKER_BOOTSTRAP_TOKEN ?? '');
+    expect(boot.session.sessionId).toBe(sessionId);
+    expect(boot.livekit.identity).toBe(`agent-${sessionId}`);
+    // The client now carries the session token: the worker API answers it.
+    expect((await client.getSession()).room).toBe('client-boot-room');
+    expect((await client.getLiveKitToken()).identity).toBe(`agent-${sessionId}`);
+    const again = await failure(createControlPlaneClient({ functionsUrl: cp.fn.url }).bootstrap(env.WORKER_BOOTSTRAP_TOKEN ?? ''));
+    expect(again).toMatchObject({ kind: 'http', status: 401, retryable: false });
+  });
+
   it('says a forged token (401) and an unknown session (404) cannot be fixed by retrying', async () => {
     const { env } = await launch('client-auth-room');
     const forged = createControlPlaneClient({ functionsUrl: cp.fn.url, workerToken: `${env.WORKER_TOKEN}x` });
     expect(await failure(forged.getSession())).toMatchObject({ kind: 'http', status: 401, code: 'unauthorized', retryable: false });
 
-    const token = await mintWorkerToken({ sessionId: 'sess_missing', room: 'client-auth-room' }, WORKER_TOKEN_SECRET, 600, Date.now());
+    const token = await mintWorkerToken(
+      { sessionId: 'sess_missing', room: 'client-auth-room', roomKey: 'RM_client-auth-room', generation: 1, stateless: false },
+      WORKER_TOKEN_SECRET,
+      600,
+      Date.now(),
+    );
     const unknown = createControlPlaneClient({ functionsUrl: cp.fn.url, workerToken: token });
     const err = await failure(unknown.postMetrics({ outcomes: [] }));
     expect(err).toMatchObject({ kind: 'http', status: 404, code: 'session_not_found', retryable: false, sessionEnded: false });
@@ -152,12 +176,13 @@ describe('against the real functions', () => {
     expect(saved).not.toBeNull();
     await cp.stack.stopRedis();
     try {
-      for (const call of [
-        client.getSession(),
-        client.appendHistory([{ role: 'user', text: 'hello?' }]),
-        client.postMetrics({ outcomes: [{ modality: 'llm', provider: 'groq', ok: true, durationMs: 10 }] }),
+      // Each call's failure is taken at once: a rejection must never wait unobserved for the one before it.
+      for (const failed of [
+        failure(client.getSession()),
+        failure(client.appendHistory([{ role: 'user', text: 'hello?' }])),
+        failure(client.postMetrics({ outcomes: [{ modality: 'llm', provider: 'groq', ok: true, durationMs: 10 }] })),
       ]) {
-        expect(await failure(call)).toMatchObject({ kind: 'http', status: 503, code: 'unavailable', retryable: true, retryAfterMs: 2_000 });
+        expect(await failed).toMatchObject({ kind: 'http', status: 503, code: 'unavailable', retryable: true, retryAfterMs: 2_000 });
       }
     } finally {
       await cp.stack.startRedis();
@@ -201,6 +226,45 @@ describe('when the functions cannot answer properly', () => {
     const bad = await failure(client().appendHistory([{ role: 'user', text: 'hi' }]));
     expect(bad).toMatchObject({ status: 400, code: 'invalid_body', retryable: false });
     expect(bad.message).toContain('messages: Too small');
+  });
+
+  it("delivers 'joined' and 'active' through the retrying outbox, in order, after the functions recover", async () => {
+    const received: string[] = [];
+    let failuresLeft = 5;
+    handle = (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (failuresLeft-- > 0) {
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"unavailable","message":"later"}}');
+          return;
+        }
+        received.push((JSON.parse(body) as { status: string }).status);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      });
+    };
+    let ended = false;
+    const statuses = createStatusOutbox({
+      client: client(),
+      logger: silentLogger,
+      onSessionEnded: () => (ended = true),
+      retryIntervalMs: 50,
+      retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 50 },
+    });
+    try {
+      statuses.report('joined');
+      statuses.report('active');
+      await waitFor('both statuses delivered', () => received.length === 2, 10_000);
+      expect(received).toEqual(['joined', 'active']);
+      expect(ended).toBe(false);
+      // At shutdown the last word goes out within the bound; a 409 tells the worker to leave.
+      answer(409, JSON.stringify({ error: { code: 'superseded', message: 'a newer worker took over' } }));
+      statuses.report('ended', 'sigterm');
+      await statuses.flush(2_000);
+      expect(ended).toBe(true);
+    } finally {
+      statuses.close();
+    }
   });
 
   it('rejects a session that does not match the contract', async () => {

@@ -7,7 +7,7 @@ import { closedPort } from '../fakes/kit/server.ts';
 import { startFakeDeepgram } from '../fakes/deepgram.ts';
 import { startFakeElevenLabs } from '../fakes/elevenlabs.ts';
 import { startFakeOpenAI } from '../fakes/openai.ts';
-import { postWebhook, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { bootstrapWorker, operatorAuth, postWebhook, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { signWebhook, webhookBody } from '../support/livekit.ts';
 import { REPO_ROOT } from '../support/local-launcher.ts';
 import { waitFor } from '../support/wait.ts';
@@ -39,9 +39,11 @@ describe('worker start', () => {
   it('refuses to start without its settings, naming each missing variable', async () => {
     const run = await runWorker({ LOG_LEVEL: 'info' });
     expect(run.code).toBe(1);
-    for (const name of ['ROOM', 'SESSION_ID', 'FUNCTIONS_URL', 'WORKER_TOKEN', 'LIVEKIT_URL', 'LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET']) {
+    for (const name of ['ROOM', 'SESSION_ID', 'FUNCTIONS_URL', 'WORKER_BOOTSTRAP_TOKEN']) {
       expect(run.output).toContain(name);
     }
+    // A launched worker holds no LiveKit API credentials: the functions mint its join token.
+    for (const name of ['LIVEKIT_API_KEY', 'LIVEKIT_API_SECRET', 'LIVEKIT_URL']) expect(run.output).not.toContain(name);
   });
 
   it('refuses a bad value, naming it', async () => {
@@ -84,12 +86,10 @@ describe('a launched worker whose room cannot be joined', () => {
       ...providerEnv,
       ROOM: launched.env.ROOM ?? '',
       SESSION_ID: sessionId,
-      WORKER_TOKEN: launched.env.WORKER_TOKEN ?? '',
+      WORKER_BOOTSTRAP_TOKEN: launched.env.WORKER_BOOTSTRAP_TOKEN ?? '',
       FUNCTIONS_URL: cp.fn.url,
       STT_PROVIDERS: 'deepgram,openai',
       LIVEKIT_URL: `ws://127.0.0.1:${await closedPort()}`,
-      LIVEKIT_API_KEY: 'devkey',
-      LIVEKIT_API_SECRET: 'secret',
       HEALTH_PORT: '0',
       LOG_LEVEL: 'info',
     });
@@ -97,13 +97,13 @@ describe('a launched worker whose room cannot be joined', () => {
     // The settings came from the session fetched with the token, not from the environment fallback.
     expect(run.output).not.toContain('session_from_env');
     const session = await waitFor('the failed status', async () => {
-      const res = await cp.fn.fetch(`/v1/sessions/${sessionId}`, { headers: { authorization: 'Bearer test-app-key-1' } });
+      const res = await cp.fn.fetch(`/v1/sessions/${sessionId}`, { headers: operatorAuth });
       const json = (await res.json()) as { status: string; workerReason?: string };
       return json.status === 'failed' ? json : undefined;
     });
     expect(session.workerReason).toMatch(/could not join the room/);
     expect(run.output).not.toContain('sk-fake');
-    expect(run.output).not.toContain(launched.env.WORKER_TOKEN);
+    expect(run.output).not.toContain(launched.env.WORKER_BOOTSTRAP_TOKEN);
   });
 
   it('without any provider key for a chain, reports failed saying which chain and exits 1', async () => {
@@ -115,20 +115,36 @@ describe('a launched worker whose room cannot be joined', () => {
       ...withoutOpenAi,
       ROOM: launched.env.ROOM ?? '',
       SESSION_ID: sessionId,
-      WORKER_TOKEN: launched.env.WORKER_TOKEN ?? '',
+      WORKER_BOOTSTRAP_TOKEN: launched.env.WORKER_BOOTSTRAP_TOKEN ?? '',
       FUNCTIONS_URL: cp.fn.url,
       LIVEKIT_URL: `ws://127.0.0.1:${await closedPort()}`,
-      LIVEKIT_API_KEY: 'devkey',
-      LIVEKIT_API_SECRET: 'secret',
       HEALTH_PORT: '0',
     });
     expect(run.code).toBe(1);
     // The session's chains are stt=openai, llm=openai,anthropic,groq (no keys but OpenAI's), tts=openai.
     const session = await waitFor('the failed status', async () => {
-      const res = await cp.fn.fetch(`/v1/sessions/${sessionId}`, { headers: { authorization: 'Bearer test-app-key-1' } });
+      const res = await cp.fn.fetch(`/v1/sessions/${sessionId}`, { headers: operatorAuth });
       const json = (await res.json()) as { status: string; workerReason?: string };
       return json.status === 'failed' ? json : undefined;
     });
     expect(session.workerReason).toMatch(/no stt provider is configured/);
+  });
+
+  it('exits 1 without joining when its bootstrap credential was already used (a copied launch env buys nothing)', async () => {
+    const body = webhookBody({ event: 'participant_joined', room: { name: 'reused-room' }, participant: { identity: 'caller' } });
+    const { sessionId } = (await (await postWebhook(cp.fn, body, await signWebhook(body))).json()) as { sessionId: string };
+    const launched = await waitFor('the launch env', () => cp.workerEnvs().find((w) => w.env.SESSION_ID === sessionId));
+    await bootstrapWorker(cp.fn, launched.env); // someone else got there first
+    const run = await runWorker({
+      ...providerEnv,
+      ROOM: launched.env.ROOM ?? '',
+      SESSION_ID: sessionId,
+      WORKER_BOOTSTRAP_TOKEN: launched.env.WORKER_BOOTSTRAP_TOKEN ?? '',
+      FUNCTIONS_URL: cp.fn.url,
+      HEALTH_PORT: '0',
+    });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('401');
+    expect(run.output).not.toContain('joined the room');
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerMetrics } from '../../functions/contract.ts';
 import { createControlPlaneClient } from '../../worker/control-plane/client.ts';
 import { createReporter, type Reporter, type ReporterOptions } from '../../worker/report.ts';
-import { postWebhook, sessionFields, startControlPlane, startHoldingProxy, type ControlPlane } from '../support/control-plane.ts';
+import { postWebhook, sessionFields, startControlPlane, startHoldingProxy, type ControlPlane, bootstrapWorker, operatorAuth } from '../support/control-plane.ts';
 import { signWebhook, webhookBody } from '../support/livekit.ts';
 import { waitFor } from '../support/wait.ts';
 import { closedPort } from '../fakes/kit/server.ts';
@@ -54,7 +54,7 @@ async function launch(room: string): Promise<{ sessionId: string; token: string 
   expect(res.status).toBe(200);
   const { sessionId } = (await res.json()) as { sessionId: string };
   const recorded = await waitFor(`the worker for ${room}`, () => cp.workerEnvs().find((w) => w.env.SESSION_ID === sessionId));
-  return { sessionId, token: recorded.env.WORKER_TOKEN ?? '' };
+  return { sessionId, token: (await bootstrapWorker(cp.fn, recorded.env)).workerToken };
 }
 
 function reporterFor(
@@ -72,7 +72,7 @@ function reporterFor(
 const metricsBodies = (sent: Sent[]) => sent.filter((s) => s.path === '/v1/worker/metrics').map((s) => s.body as WorkerMetrics);
 
 async function providerCounts(id: string): Promise<{ successes: number; failures: number }> {
-  const res = await cp.fn.fetch('/v1/providers', { headers: { authorization: 'Bearer test-app-key-1' } });
+  const res = await cp.fn.fetch('/v1/providers', { headers: operatorAuth });
   const { providers } = (await res.json()) as { providers: { id: string; successes: number; failures: number }[] };
   return providers.find((p) => p.id === id) ?? { successes: 0, failures: 0 };
 }

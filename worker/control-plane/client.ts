@@ -3,10 +3,14 @@
 import type { z } from 'zod';
 import {
   appendHistorySchema,
+  livekitJoinSchema,
+  workerBootstrapSchema,
   workerMetricsSchema,
   workerSessionSchema,
   workerStatusSchema,
   type HistoryMessage,
+  type LiveKitJoin,
+  type WorkerBootstrap,
   type WorkerSession,
   type WorkerStatusReport,
 } from '../../functions/contract.ts';
@@ -24,8 +28,8 @@ export const DEFAULT_CONTROL_PLANE_TIMEOUT_MS = 5_000;
 export interface ControlPlaneClientOptions {
   /** FUNCTIONS_URL: the functions' origin, without /v1. */
   functionsUrl: string;
-  /** WORKER_TOKEN: the per-session token minted at launch. */
-  workerToken: string;
+  /** The session token, when it is known up front (the console's WORKER_TOKEN); a launched worker gets it from bootstrap(). */
+  workerToken?: string;
   /** Bound on each call, answer body included. */
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -37,6 +41,13 @@ export interface CallOptions {
 }
 
 export interface ControlPlaneClient {
+  /**
+   * Trades the launch's single-use bootstrap credential for the session token (kept for every later call), the
+   * agent's LiveKit join token and the session. Refused (401) the second time.
+   */
+  bootstrap(bootstrapToken: string, options?: CallOptions): Promise<WorkerBootstrap>;
+  /** A fresh LiveKit join token for this session's room (the one from bootstrap is short-lived). */
+  getLiveKitToken(options?: CallOptions): Promise<LiveKitJoin>;
   getSession(options?: CallOptions): Promise<WorkerSession>;
   appendHistory(messages: HistoryMessage[], options?: CallOptions): Promise<void>;
   reportStatus(status: WorkerStatus, reason?: string, options?: CallOptions): Promise<void>;
@@ -48,9 +59,15 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
   const base = new URL(options.functionsUrl).href.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONTROL_PLANE_TIMEOUT_MS;
   const doFetch = options.fetch ?? fetch;
-  const authorization = `Bearer ${options.workerToken}`;
+  let authorization = options.workerToken === undefined ? undefined : `Bearer ${options.workerToken}`;
 
-  async function call(method: 'GET' | 'POST', path: string, body: unknown, callOptions: CallOptions): Promise<unknown> {
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    callOptions: CallOptions,
+    credential: string | undefined = authorization,
+  ): Promise<unknown> {
     const operation = `${method} ${path}`;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, deadline]) : deadline;
@@ -65,7 +82,11 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     try {
       res = await doFetch(`${base}${path}`, {
         method,
-        headers: { authorization, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          ...(credential === undefined ? {} : { authorization: credential }),
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal,
       });
@@ -98,19 +119,27 @@ export function createControlPlaneClient(options: ControlPlaneClientOptions): Co
     throw new ControlPlaneError(`refusing to send a body that breaks the contract: ${issues(parsed.error)}`, { kind: 'invalid_request', operation });
   }
 
+  function answer<S extends z.ZodType>(schema: S, body: unknown, what: string, operation: string): z.infer<S> {
+    const parsed = schema.safeParse(body);
+    if (parsed.success) return parsed.data;
+    throw new ControlPlaneError(`the ${what} does not match the contract: ${issues(parsed.error)}`, { kind: 'invalid_response', operation, status: 200 });
+  }
+
   return {
+    async bootstrap(bootstrapToken, callOptions = {}) {
+      const path = '/v1/worker/bootstrap';
+      const body = await call('POST', path, {}, callOptions, `Bearer ${bootstrapToken}`);
+      const result = answer(workerBootstrapSchema, body, 'bootstrap answer', `POST ${path}`);
+      authorization = `Bearer ${result.workerToken}`;
+      return result;
+    },
+    async getLiveKitToken(callOptions = {}) {
+      const path = '/v1/worker/livekit-token';
+      return answer(livekitJoinSchema, await call('GET', path, undefined, callOptions), 'LiveKit token', `GET ${path}`);
+    },
     async getSession(callOptions = {}) {
       const path = '/v1/worker/session';
-      const body = await call('GET', path, undefined, callOptions);
-      const parsed = workerSessionSchema.safeParse(body);
-      if (!parsed.success) {
-        throw new ControlPlaneError(`the session does not match the contract: ${issues(parsed.error)}`, {
-          kind: 'invalid_response',
-          operation: `GET ${path}`,
-          status: 200,
-        });
-      }
-      return parsed.data;
+      return answer(workerSessionSchema, await call('GET', path, undefined, callOptions), 'session', `GET ${path}`);
     },
     async appendHistory(messages, callOptions = {}) {
       const path = '/v1/worker/history';

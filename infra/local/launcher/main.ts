@@ -24,6 +24,7 @@ const tasks = new TaskSupervisor({
   stopGraceMs: config.stopGraceMs,
   maxTasks: config.maxTasks,
   baseEnv: process.env,
+  workerEnvNames: config.workerEnvNames,
   log,
 });
 const server = createLauncherServer({ tasks, maxTasks: config.maxTasks, token: config.token, log });
@@ -40,7 +41,8 @@ server.listen(config.port, config.host, () => {
     workerCommand: config.workerCommand.join(' '),
     maxTasks: config.maxTasks,
     stopGraceMs: config.stopGraceMs,
-    auth: config.token ? 'bearer' : 'none',
+    auth: 'bearer',
+    workerEnvNames: config.workerEnvNames.length,
   });
 });
 

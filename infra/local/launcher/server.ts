@@ -1,5 +1,6 @@
 // The local launcher's HTTP API: the development stand-in for ECS RunTask / StopTask / DescribeTasks.
-//   POST   /v1/tasks      {idempotencyKey, sessionId, room, env} -> 201 {taskId} (200 with the same taskId if known)
+//   POST   /v1/tasks      {idempotencyKey, sessionId, room, env} -> 201 {taskId} (200 with the same taskId if known);
+//                         JSON only (415), bearer token always (401); env names a worker must never hold are refused
 //   GET    /v1/tasks      -> {tasks: [...]}        GET /v1/tasks/:id -> the task
 //   DELETE /v1/tasks/:id  -> 202, SIGTERM now and SIGKILL after the grace period
 //   GET    /health        -> {ok, running, maxTasks} (no token needed: it reveals nothing)
@@ -8,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { z } from 'zod';
 import type { Log } from './log.ts';
 import { TooManyTasksError, type TaskSupervisor } from './tasks.ts';
+import { isForbiddenWorkerEnv } from './worker-env.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -17,7 +19,10 @@ const launchBodySchema = z.object({
   room: z.string().min(1).max(256),
   env: z
     .record(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names must be letters, digits and _'),
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names must be letters, digits and _')
+        .refine((name) => !isForbiddenWorkerEnv(name), 'a worker must never hold this credential'),
       z.string().refine((value) => !value.includes('\0'), 'env values cannot contain NUL'),
     )
     .default({}),
@@ -26,7 +31,7 @@ const launchBodySchema = z.object({
 export interface LauncherServerOptions {
   tasks: TaskSupervisor;
   maxTasks: number;
-  token: string | undefined;
+  token: string;
   log: Log;
 }
 
@@ -40,10 +45,9 @@ class HttpError extends Error {
 
 export function createLauncherServer(options: LauncherServerOptions): Server {
   const { tasks, log } = options;
-  const expectedTokenDigest = options.token === undefined ? undefined : sha256(options.token);
+  const expectedTokenDigest = sha256(options.token);
 
   function authorize(request: IncomingMessage): void {
-    if (!expectedTokenDigest) return;
     const header = request.headers.authorization ?? '';
     const presented = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
     // Compare digests: equal lengths for timingSafeEqual, and no early exit on the first differing byte.
@@ -67,7 +71,12 @@ export function createLauncherServer(options: LauncherServerOptions): Server {
     const taskId = parts[2] === undefined ? undefined : decodeTaskId(parts[2]);
     if (taskId === undefined) {
       if (method === 'GET') return { status: 200, body: { tasks: tasks.list() } };
-      if (method === 'POST') return launch(await readJson(request));
+      if (method === 'POST') {
+        // JSON only: a form or text/plain POST is what a browser can send cross-site without a preflight.
+        const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+        if (type !== 'application/json') throw new HttpError(415, 'send the task as Content-Type: application/json');
+        return launch(await readJson(request));
+      }
       throw new HttpError(405, 'use GET or POST');
     }
     if (method === 'GET') {

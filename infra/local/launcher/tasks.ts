@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { WORKER_ENV } from '../../../functions/contract.ts';
 import type { Log } from './log.ts';
+import { workerEnvironment } from './worker-env.ts';
 
 export interface TaskRequest {
   idempotencyKey: string;
@@ -42,8 +43,9 @@ export interface SupervisorOptions {
   cwd: string;
   stopGraceMs: number;
   maxTasks: number;
-  /** The launcher's own environment, which every worker inherits under the request's env. */
+  /** The launcher's own environment: workers get only the allow-listed names of it (worker-env.ts). */
   baseEnv: NodeJS.ProcessEnv;
+  workerEnvNames: readonly string[];
   log: Log;
 }
 
@@ -124,12 +126,11 @@ export class TaskSupervisor {
     const taskId = randomUUID();
     const { log } = this.#options;
     const [program = 'node', ...args] = this.#options.workerCommand;
-    const env: NodeJS.ProcessEnv = {
-      ...this.#options.baseEnv,
+    const env = workerEnvironment(this.#options.workerEnvNames, this.#options.baseEnv, {
       [WORKER_ENV.room]: request.room,
       [WORKER_ENV.sessionId]: request.sessionId,
       ...request.env,
-    };
+    });
     const view: TaskView = {
       taskId,
       room: request.room,
