@@ -52,6 +52,8 @@ export function versionsLine(v: Versions): string {
 
 export interface JoinFigures {
   rooms: JoinTimeline[];
+  /** Per room, each phase's ms (the rows of the table before summarizing). */
+  perRoomMs: Record<string, number>[];
   phases: Record<string, Summary | undefined>;
 }
 
@@ -72,7 +74,8 @@ export async function runJoinPart(progress: (line: string) => void): Promise<{ t
   const phases = Object.fromEntries(JOIN_PHASES.map((p) => [p.key, summarize(rooms.map((t) => p.ms(t)))]));
   const rows: Row[] = JOIN_PHASES.map((p) => ({ figure: p.figure, meaning: p.meaning, summary: phases[p.key] }));
   const text = table(`LiveKit: caller joins → agent audio track subscribed, ${rooms.length} rooms one after another (after one warm-up room)`, rows, 'p95');
-  return { text, figures: { rooms, phases } };
+  const perRoomMs = rooms.map((t) => Object.fromEntries(JOIN_PHASES.map((p) => [p.key, p.ms(t)])));
+  return { text, figures: { rooms, perRoomMs, phases } };
 }
 
 export interface WebRtcFigures {
