@@ -17,6 +17,8 @@ export interface LiveStackOptions {
   bindings?: Record<string, string>;
   /** Extra environment every launched worker inherits (through the launcher). */
   workerEnv?: Record<string, string>;
+  /** Drop the functions' own log lines instead of passing them to this process's stdout (for the bench). */
+  quietFunctions?: boolean;
 }
 
 /** A session as GET /v1/sessions shows it (the fields tests read). */
@@ -85,6 +87,7 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
       ...options.bindings,
     }),
     functionsPort,
+    { quiet: options.quietFunctions ?? false },
   );
   const livekit = await startTestLiveKit({ port: livekitPort, apiKey, apiSecret, webhookUrls: [`${functionsUrl}/v1/webhooks/livekit`] });
   const redis = new Redis({ url: stack.restUrl, token: stack.token, automaticDeserialization: false });
