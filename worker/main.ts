@@ -42,6 +42,8 @@ function joinTokens(client: ControlPlaneClient, first: LiveKitJoin): () => Promi
 }
 
 async function main(): Promise<number> {
+  // The start-up milestones (started → session → ready → joined the room) let a launch's time be split into its parts.
+  log.info({ event: 'worker_started', sinceProcessStartMs: Math.round(performance.now()) }, 'worker started');
   const agent = parseAgentConfig(process.env);
   const launched = parseLaunchedConfig(process.env);
   const client = createControlPlaneClient({ functionsUrl: launched.FUNCTIONS_URL });
@@ -59,6 +61,7 @@ async function main(): Promise<number> {
 
 async function serve(agent: AgentConfig, launched: LaunchedConfig, client: ControlPlaneClient, boot: WorkerBootstrap): Promise<number> {
   const { session } = boot;
+  log.info({ event: 'session_loaded' }, 'session loaded');
   let shutdown: (reason: string) => void = () => undefined;
   const reporter = createReporter({ client, logger: log, onSessionEnded: () => shutdown('session_ended') });
   const statuses = createStatusOutbox({ client, logger: log, onSessionEnded: () => shutdown('session_ended') });
@@ -83,6 +86,7 @@ async function serve(agent: AgentConfig, launched: LaunchedConfig, client: Contr
     history: session.history,
   });
   const { conversation } = assembled;
+  log.info({ event: 'conversation_ready' }, 'providers built and the VAD model loaded');
   const startedAt = Date.now();
   const health = await startHealthServer(launched.HEALTH_PORT, () => ({
     ok: true,

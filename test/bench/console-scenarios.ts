@@ -18,7 +18,7 @@ import {
   type ReportTurn,
 } from '../e2e/console-support.ts';
 
-const QUESTIONS = [
+export const QUESTIONS = [
   'What time is it',
   'Tell me a joke',
   'How far away is the moon',
@@ -37,7 +37,7 @@ const REPLIES = [
   'It is two streets away.',
 ];
 export const TURNS = QUESTIONS.length;
-const LEAD_MS = 1_000;
+export const LEAD_MS = 1_000;
 
 export interface TurnMeasure {
   /** Which question (0-based) this turn answered: the same question in two scenarios saw the same fake delays. */
@@ -93,7 +93,8 @@ export async function makeQuestionsWav(dir: string, gapMs: number): Promise<stri
   return speechWav(dir, `questions-gap${gapMs}`, parts);
 }
 
-function arrange(fakes: Fakes, spec: ScenarioSpec): void {
+/** The fakes as a scenario wants them (also for the same conversation over WebRTC, test/bench/livekit-webrtc.ts). */
+export function arrange(fakes: Fakes, spec: ScenarioSpec): void {
   for (const fake of [fakes.openai, fakes.anthropic, fakes.groq, fakes.deepgram, fakes.elevenlabs]) fake.setProfile('realistic');
   fakes.deepgram.script.pushTranscripts(...TRANSCRIPTS);
   // Whichever LLM ends up answering says the same short sentence.

@@ -1,10 +1,10 @@
 // Bench section 4: the control plane inside workerd (the bundle wrangler builds, through Miniflare) with Redis behind
 // the Upstash REST stand-in. Throughput and latency of webhooks (each opening a session and launching a worker) and of
 // token issuance, and the Redis round trips each one costs, counted on the wire between the functions and the stand-in.
+// The caller builds the bundle first (test/global-setup.ts).
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closedPort } from '../fakes/kit/server.ts';
-import buildFunctionsBundle from '../global-setup.ts';
 import { startFunctions, testBindings } from '../support/functions.ts';
 import { signWebhook, startFakeRoomService, webhookBody } from '../support/livekit.ts';
 import { startUpstashStack } from '../support/redis.ts';
@@ -140,8 +140,6 @@ async function settled(read: () => number, quietMs = 300, boundMs = 10_000): Pro
 }
 
 export async function runControlPlaneBench(options: { requests: number; concurrency: number; samples: number }, progress: (s: string) => void): Promise<ControlPlaneFigures> {
-  progress('control plane: building the functions bundle with wrangler');
-  await buildFunctionsBundle();
   const stack = await startUpstashStack();
   const proxy = await startCountingProxy(stack.restUrl);
   const launcher = await startAcceptingLauncher();
@@ -156,6 +154,8 @@ export async function runControlPlaneBench(options: { requests: number; concurre
       RATE_LIMIT_PER_KEY_PER_MINUTE: '100000',
       RATE_LIMIT_PER_IP_PER_MINUTE: '100000',
     }),
+    0,
+    { quiet: true },
   );
   const run = `${Date.now().toString(36)}`;
   const webhook = async (i: number) => {

@@ -2,26 +2,35 @@
 // It measures and prints; it asserts nothing about speed. Everything runs on this machine (fakes in this process,
 // the console as a child process) and is removed at the end, or on Ctrl-C.
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts';
 import { SCENARIOS, TURNS, makeQuestionsWav, runScenario, type ScenarioResult, type TurnMeasure } from './console-scenarios.ts';
 import { runControlPlaneBench, type ControlPlaneFigures } from './control-plane.ts';
 import { HEDGE_AFTER_MS, HEDGE_REQUESTS, runHedging, type FirstText } from './hedging.ts';
 import { summarize, table, type Row } from './stats.ts';
+import buildFunctionsBundle from '../global-setup.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
-const only = values.only;
-const SECTIONS = ['console', 'hedging', 'control-plane'] as const;
-if (only !== undefined && !(SECTIONS as readonly string[]).includes(only)) {
-  console.error(`usage: node test/bench/run.ts [--only ${SECTIONS.join('|')}]`);
+const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane'] as const;
+type Part = (typeof PARTS)[number];
+const only = values.only as Part | undefined;
+if (only !== undefined && !PARTS.includes(only)) {
+  console.error(`usage: node test/bench/run.ts [--only ${PARTS.join('|')}]`);
   process.exit(2);
 }
+const runs = (part: Part) => only === undefined || only === part;
+/** Every LiveKit figure, for reading by tools (git-ignored). */
+const LIVEKIT_JSON = join(import.meta.dirname, '..', '..', '.tmp', 'bench-livekit.json');
 
 let dir: string | undefined;
+/** The LiveKit parts, loaded only when they run (see main). */
+let livekit: typeof import('./livekit-figures.ts') | undefined;
 
 // The fakes live in this process and close with it; the console child and the temporary files need an explicit end.
 async function cleanUp(): Promise<void> {
   killConsoles();
+  await livekit?.disposeRtc();
   await removeDir(dir);
 }
 
@@ -34,9 +43,9 @@ const progress = (line: string) => process.stderr.write(`… ${line}\n`);
 function header(): string {
   const cpu = cpus();
   return [
-    'Voice agent latency benchmark (figures in ms; median and p90 by nearest rank: under 10 samples p90 is the largest)',
+    'Voice agent latency benchmark (figures in ms; median and p90 (p95 in the LiveKit tables) by nearest rank: under 10 samples p90 is the largest)',
     `machine:   ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform} ${process.arch}, node ${process.version}`,
-    'reproduce: npm run bench   (= node test/bench/run.ts [--only console|hedging])',
+    `reproduce: npm run bench   (= node test/bench/run.ts [--only ${PARTS.join('|')}])`,
     'setup:     fake vendors on 127.0.0.1 in this process; the console (worker/console.ts) as a child process in real time;',
     '           console times move in 20 ms transport frames and the waveforms are read in 20 ms windows',
   ].join('\n');
@@ -125,28 +134,60 @@ function controlPlaneTable(f: ControlPlaneFigures): string {
 async function main(): Promise<void> {
   console.log(`${header()}\n`);
   dir = await makeTempDir('bench');
-  if (only === undefined || only === 'console') {
+  // Scenario 1 is also the console side of the WebRTC comparison: run once, used by both.
+  let baseline: ScenarioResult | undefined;
+  let normalWav = '';
+  if (runs('console') || runs('webrtc')) {
     progress('making the spoken questions (espeak-ng, sox)');
-    const normalWav = await makeQuestionsWav(dir, SCENARIOS.baseline.gapMs);
-    const stallWav = await makeQuestionsWav(dir, SCENARIOS.primaryLlmStall.gapMs);
+    normalWav = await makeQuestionsWav(dir, SCENARIOS.baseline.gapMs);
     progress('scenario 1: baseline, real time (~50 s)');
-    const baseline = await runScenario(SCENARIOS.baseline, normalWav, dir);
+    baseline = await runScenario(SCENARIOS.baseline, normalWav, dir);
     console.log(`${baselineTable(baseline)}\n`);
+  }
+  if (runs('console')) {
+    const stallWav = await makeQuestionsWav(dir, SCENARIOS.primaryLlmStall.gapMs);
     progress('scenario 2a: primary LLM answers 500 (~50 s)');
     const failing = await runScenario(SCENARIOS.primaryLlm500, normalWav, dir);
     progress('scenario 2b: primary LLM stalls (~70 s)');
     const stalling = await runScenario(SCENARIOS.primaryLlmStall, stallWav, dir);
-    console.log(`${failoverTable(failing, baseline)}\n`);
-    console.log(`${failoverTable(stalling, baseline)}\n`);
+    console.log(`${failoverTable(failing, baseline!)}\n`);
+    console.log(`${failoverTable(stalling, baseline!)}\n`);
   }
-  if (only === undefined || only === 'control-plane') {
+  if (runs('control-plane')) {
+    progress('building the functions bundle (wrangler deploy --dry-run)');
+    await buildFunctionsBundle();
     const figures = await runControlPlaneBench({ requests: 400, concurrency: 8, samples: 10 }, progress);
     console.log(`${controlPlaneTable(figures)}\n`);
   }
-  if (only === undefined || only === 'hedging') {
+  if (runs('hedging')) {
     progress(`scenario 3: hedging, ${2 * HEDGE_REQUESTS} requests (~20 s)`);
     const { unhedged, hedged } = await runHedging();
     console.log(`${hedgingTable(unhedged, hedged)}\n`);
+  }
+  if (runs('join') || runs('webrtc')) {
+    // rtc-node logs at debug level on stdout unless NODE_ENV=production: set before it is first loaded, here.
+    process.env.NODE_ENV ??= 'production';
+    livekit = await import('./livekit-figures.ts');
+    const { JOIN_ROOMS, runJoinPart, runWebRtcPart, versions, versionsLine, writeFigures } = livekit;
+    const v = await versions();
+    console.log(`${versionsLine(v)}\n`);
+    const figures: Record<string, unknown> = { atIso: new Date().toISOString(), machine: v };
+    // The live stack runs the functions' bundle inside workerd, built as the tests build it.
+    progress('building the functions bundle (wrangler deploy --dry-run)');
+    await buildFunctionsBundle();
+    if (runs('join')) {
+      progress(`join: ${JOIN_ROOMS + 1} rooms one after another (~2 min)`);
+      const joinPart = await runJoinPart(progress);
+      console.log(`${joinPart.text}\n`);
+      figures.join = joinPart.figures;
+    }
+    if (runs('webrtc')) {
+      const webrtc = await runWebRtcPart(dir, baseline!, progress);
+      console.log(`${webrtc.text}\n`);
+      figures.webrtc = webrtc.figures;
+    }
+    await writeFigures(LIVEKIT_JSON, figures);
+    console.log(`every LiveKit figure: ${LIVEKIT_JSON}`);
   }
 }
 

@@ -5,6 +5,7 @@ export interface Summary {
   n: number;
   medianMs: number;
   p90Ms: number;
+  p95Ms: number;
   minMs: number;
   maxMs: number;
 }
@@ -28,6 +29,7 @@ export function summarize(samplesMs: readonly (number | undefined)[]): Summary |
     n: sorted.length,
     medianMs: nearestRank(sorted, 50),
     p90Ms: nearestRank(sorted, 90),
+    p95Ms: nearestRank(sorted, 95),
     minMs: sorted[0]!,
     maxMs: sorted.at(-1)!,
   };
@@ -42,14 +44,14 @@ export interface Row {
 
 const ms = (v: number) => String(Math.round(v));
 
-/** A fixed-width table: one row a figure, its meaning at the end so the numbers line up. */
-export function table(title: string, rows: readonly Row[]): string {
+/** A fixed-width table: one row a figure, its meaning at the end so the numbers line up; `high` names the upper percentile shown. */
+export function table(title: string, rows: readonly Row[], high: 'p90' | 'p95' = 'p90'): string {
   const figureWidth = Math.max(6, ...rows.map((r) => r.figure.length));
-  const header = `${'figure'.padEnd(figureWidth)}  ${'n'.padStart(3)} ${'median'.padStart(7)} ${'p90'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}  meaning`;
+  const header = `${'figure'.padEnd(figureWidth)}  ${'n'.padStart(3)} ${'median'.padStart(7)} ${high.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}  meaning`;
   const lines = rows.map((r) => {
     const s = r.summary;
     const numbers = s
-      ? `${String(s.n).padStart(3)} ${ms(s.medianMs).padStart(7)} ${ms(s.p90Ms).padStart(7)} ${ms(s.minMs).padStart(7)} ${ms(s.maxMs).padStart(7)}`
+      ? `${String(s.n).padStart(3)} ${ms(s.medianMs).padStart(7)} ${ms(high === 'p90' ? s.p90Ms : s.p95Ms).padStart(7)} ${ms(s.minMs).padStart(7)} ${ms(s.maxMs).padStart(7)}`
       : `${'0'.padStart(3)} ${'-'.padStart(7)} ${'-'.padStart(7)} ${'-'.padStart(7)} ${'-'.padStart(7)}`;
     return `${r.figure.padEnd(figureWidth)}  ${numbers}  ${r.meaning}`;
   });

@@ -10,6 +10,9 @@ export interface DeliveredWebhook {
   body: string;
   headers: IncomingHttpHeaders;
   status: number;
+  /** Date.now() when the gate had the whole request (LiveKit's delivery, before the functions saw it). */
+  receivedAtMs: number;
+  /** Date.now() when the functions' answer came back. */
   atMs: number;
 }
 
@@ -41,6 +44,7 @@ export async function startFunctionsGate(port: number, target: string): Promise<
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const receivedAtMs = Date.now();
       if (isShut) {
         refused.push(req.url ?? '');
         req.socket.destroy();
@@ -55,7 +59,7 @@ export async function startFunctionsGate(port: number, target: string): Promise<
           answer.pipe(res);
           if (req.url === '/v1/webhooks/livekit') {
             const parsed = JSON.parse(body.toString()) as { event?: string; room?: { name?: string } };
-            webhooks.push({ event: parsed.event ?? '', room: parsed.room?.name, body: body.toString(), headers: req.headers, status: answer.statusCode ?? 0, atMs: Date.now() });
+            webhooks.push({ event: parsed.event ?? '', room: parsed.room?.name, body: body.toString(), headers: req.headers, status: answer.statusCode ?? 0, receivedAtMs, atMs: Date.now() });
           }
         },
       );

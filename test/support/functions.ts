@@ -1,5 +1,6 @@
 // Runs the real functions bundle (built by wrangler in test/global-setup.ts) inside workerd through Miniflare.
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { Miniflare } from 'miniflare';
 import { parse } from 'smol-toml';
@@ -26,7 +27,7 @@ export interface FunctionsHandle {
 }
 
 /** `port`: where workerd listens (0, the default, picks a free one; a fixed one lets the bindings name it). */
-export async function startFunctions(bindings: Record<string, string>, port = 0): Promise<FunctionsHandle> {
+export async function startFunctions(bindings: Record<string, string>, port = 0, options: { quiet?: boolean } = {}): Promise<FunctionsHandle> {
   const settings = wranglerSettings();
   const mf = new Miniflare({
     modules: true,
@@ -37,6 +38,8 @@ export async function startFunctions(bindings: Record<string, string>, port = 0)
     // Explicit loopback and a free port: `ready` then gives the address real HTTP clients can reach.
     host: '127.0.0.1',
     port,
+    // Quiet: the functions' log lines are dropped (a benchmark prints tables on this process's stdout).
+    ...(options.quiet ? { handleRuntimeStdio: (out: Readable, err: Readable) => (out.resume(), err.resume()) } : {}),
   });
   const url = (await mf.ready).origin;
   return {

@@ -21,6 +21,8 @@ export interface LiveStackOptions {
   workerEnv?: Record<string, string>;
   /** A key pair LiveKit signs webhooks with and nothing else (the functions get it as LIVEKIT_WEBHOOK_API_*). */
   webhookKey?: { key: string; secret: string };
+  /** Drop the functions' own log lines instead of passing them to this process's stdout (for the bench). */
+  quietFunctions?: boolean;
 }
 
 /** A session as GET /v1/sessions shows it (the fields tests read). */
@@ -94,6 +96,7 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
       ...options.bindings,
     }),
     functionsPort,
+    { quiet: options.quietFunctions ?? false },
   );
   const livekit = await startTestLiveKit({
     port: livekitPort,
