@@ -90,9 +90,16 @@ describe('console: barge-in', { timeout: TEST_TIMEOUT_MS }, () => {
     expect(loudMsWithin(output, interruption.startMs - 300, interruption.startMs)).toBeGreaterThan(0);
     const agentChunks = report.transcripts.filter((t) => t.speaker === 'agent' && t.segmentId.startsWith('agent-1-'));
     if (when === cases[1]!.when) {
-      // Every sentence had its audio queued before the caller spoke: the cut came during the playout.
-      expect(agentChunks.map((t) => t.text)).toEqual(story);
-      expect(agentChunks.at(-1)!.atMs).toBeLessThan(interruption.startMs);
+      // Every sentence had its caption (and audio) queued before the caller spoke: the cut came during the playout.
+      const queued = agentChunks.filter((t) => t.atMs < interruption.startMs);
+      expect(queued.map((t) => t.text)).toEqual(story);
+      // After the cut, captions only correct those segments to what was heard: a prefix of each, never new text.
+      for (const correction of agentChunks.filter((t) => t.atMs >= interruption.startMs)) {
+        const original = queued.find((t) => t.segmentId === correction.segmentId);
+        expect(original, `a correction of ${correction.segmentId}`).toBeDefined();
+        expect(original!.text.startsWith(correction.text)).toBe(true);
+        expect(correction.text.length).toBeLessThan(original!.text.length);
+      }
     }
 
     // The cut, on the waveform: the last agent sound before the caller's interruption is over.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { readWavFile } from '../../worker/audio/wav-read.ts';
 import { Caller, MIC_RATE } from '../support/caller.ts';
-import { APP_KEY, startLiveStack, type LiveStack } from '../support/live-stack.ts';
+import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { waitFor } from '../support/wait.ts';
 import { convertWav, makeTempDir, removeDir, speechWav } from './console-support.ts';
 
@@ -130,8 +130,7 @@ describe('faults around a call in a real LiveKit room', () => {
   }, 150_000);
 
   async function ttsSuccesses(): Promise<number> {
-    const res = await stack.fn.fetch('/v1/providers', { headers: { authorization: `Bearer ${APP_KEY}` } });
-    const rows = ((await res.json()) as { providers: { modality: string; provider: string; successes: number }[] }).providers;
+    const rows = await stack.providers();
     return rows.find((r) => r.modality === 'tts' && r.provider === 'elevenlabs')?.successes ?? 0;
   }
 });

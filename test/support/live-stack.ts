@@ -25,6 +25,15 @@ export interface LiveStackOptions {
   quietFunctions?: boolean;
 }
 
+/** One provider's row in GET /v1/providers (the fields tests read). */
+export interface ProviderRow {
+  modality: string;
+  provider: string;
+  successes: number;
+  failures: number;
+  circuit: string;
+}
+
 /** A session as GET /v1/sessions shows it (the fields tests read). */
 export interface SessionView {
   id: string;
@@ -46,6 +55,8 @@ export interface LiveStack {
   /** POST /v1/token, as a client app would. */
   token(room: string, identity: string): Promise<{ token: string; url: string }>;
   sessions(): Promise<SessionView[]>;
+  /** GET /v1/providers' health table, as an operator reads it. */
+  providers(): Promise<ProviderRow[]>;
   session(sessionId: string): Promise<SessionView | undefined>;
   /** The launcher's tasks (worker processes) for one room. */
   tasks(room?: string): Promise<LauncherTask[]>;
@@ -130,6 +141,11 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
     async sessions() {
       const res = await fn.fetch('/v1/sessions', { headers: operator });
       return ((await res.json()) as { sessions: SessionView[] }).sessions;
+    },
+    async providers() {
+      const res = await fn.fetch('/v1/providers', { headers: operator });
+      if (res.status !== 200) throw new Error(`GET /v1/providers answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { providers: ProviderRow[] }).providers;
     },
     async session(sessionId) {
       const res = await fn.fetch(`/v1/sessions/${sessionId}`, { headers: operator });
