@@ -103,36 +103,34 @@ describe('the loop closed by LiveKit itself', () => {
     await waitFor('session ended', async () => (await stack.session(sessionId))?.status === 'ended', 15_000);
   }, 150_000);
 
-  it('a room opened after the primary LLM failed in other rooms gets the backup LLM first', async () => {
+  it('a room opened after the primary LLM failed in other rooms gets a backup LLM first', async () => {
     onTestFailed(async () => console.error(`providers: ${JSON.stringify(await stack.providers())}\nlauncher and worker logs (tail):\n${stack.logs().slice(-15_000)}`));
-    const { openai, anthropic } = stack.fakes;
-    // Rooms A1 and A2: OpenAI's chat answers 500; each worker fails over to Anthropic and reports both attempts.
+    const { openai } = stack.fakes;
+    const openaiChats = () => openai.requests.filter((r) => r.route === 'chat').length;
+    const answeredBy = (caller: Caller, agent: string) => caller.captions.some((c) => c.identity === agent);
+    // Rooms A1 and A2: OpenAI's chat answers 500; each worker fails over to a backup and reports both attempts.
+    // (Which backup answers is the ranking's business: it also demotes a provider far slower than its peers.)
     openai.faults.push({ kind: 'status', status: 500, route: 'chat', times: 10 });
-    // Anthropic no faster than OpenAI was: the ranking demotes a provider far slower than its peers, and this test
-    // is about failures alone.
-    anthropic.setProfile({ ttfbMs: 150 });
-    for (const name of ['a1', 'a2']) {
-      anthropic.script.pushReplies(`Anthropic here in ${name}.`);
+    for (const [i, name] of ['a1', 'a2'].entries()) {
+      const chatsBefore = openaiChats();
       const caller = await callIn(`health-${name}-${randomUUID()}`, `caller-${name}`);
       const agent = await caller.agent(40_000);
       await waitFor(`agent ${name} listening`, () => caller.heardByAgent && caller.agentState() === 'listening', 15_000);
       const endedAt = await caller.say(question);
-      await waitFor(`the backup's answer in room ${name}`, () => caller.captions.some((c) => c.identity === agent.identity && c.text === `Anthropic here in ${name}.`), 20_000);
-      await waitFor(`the backup's answer as sound in room ${name}`, () => caller.loudMsSince(endedAt) >= 300, 20_000);
+      await waitFor(`the backup's answer in room ${name}`, () => answeredBy(caller, agent.identity) && caller.loudMsSince(endedAt) >= 300, 20_000);
+      expect(openaiChats(), `room ${name} asked OpenAI first`).toBe(chatsBefore + 1);
       await waitFor(`room ${name}'s failed OpenAI attempt in the health scores`, async () =>
-        (await stack.providers()).some((r) => r.modality === 'llm' && r.provider === 'openai' && r.failures >= (name === 'a1' ? 1 : 2)), 20_000);
+        (await stack.providers()).some((r) => r.modality === 'llm' && r.provider === 'openai' && r.failures >= i + 1), 20_000);
     }
-    const openaiChatsInA = openai.requests.filter((r) => r.route === 'chat').length;
-    expect(openaiChatsInA).toBeGreaterThanOrEqual(2);
     expect((await stack.providers()).find((r) => r.modality === 'llm' && r.provider === 'openai')).toMatchObject({ circuit: 'open' });
 
-    // Room B: launched with the health-ranked order, its worker asks Anthropic first and never OpenAI.
-    anthropic.script.pushReplies('Anthropic first.');
+    // Room B: launched with the health-ranked order, its worker asks a backup first and never OpenAI.
+    const chatsBeforeB = openaiChats();
     const second = await callIn(`health-b-${randomUUID()}`, 'caller-b');
     const agentB = await second.agent(40_000);
     await waitFor('agent B listening', () => second.heardByAgent && second.agentState() === 'listening', 15_000);
-    await second.say(question);
-    await waitFor('room B answered by Anthropic', () => second.captions.some((c) => c.identity === agentB.identity && c.text === 'Anthropic first.'), 20_000);
-    expect(openai.requests.filter((r) => r.route === 'chat')).toHaveLength(openaiChatsInA);
+    const endedB = await second.say(question);
+    await waitFor('room B answered', () => answeredBy(second, agentB.identity) && second.loudMsSince(endedB) >= 300, 20_000);
+    expect(openaiChats()).toBe(chatsBeforeB);
   }, 150_000);
 });
