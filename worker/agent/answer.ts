@@ -56,7 +56,11 @@ export interface AnswerResult {
   failovers: number;
   /** Set when a whole chain failed: the answer stopped there. */
   exhausted?: ChainExhaustedError;
+  /** The LLM stopped at maxTokens (finish reason 'length'): a short answer, not a failure. */
+  capped?: boolean;
 }
+
+const ENDS_SENTENCE = /[.!?…]["'”’)\]]*$/;
 
 export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segmentId: string, signal: AbortSignal): Promise<AnswerResult> {
   const started = deps.now();
@@ -67,6 +71,7 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
     failovers: 0,
   };
   const chunks = new AsyncQueue<string>();
+  const chunked: string[] = [];
   const chunker = new SentenceChunker();
   const lookahead = deps.lookahead ?? TTS_LOOKAHEAD;
   // When no voice is left, producing more text is pointless: the LLM stops with the speaker.
@@ -81,11 +86,24 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
         if (ev.type === 'text') {
           result.llmTtftMs ??= deps.now() - started;
           result.providers.llm = ev.provider;
-          for (const c of chunker.push(ev.text)) chunks.push(c);
+          for (const c of chunker.push(ev.text)) {
+            chunked.push(c);
+            chunks.push(c);
+          }
         }
-        if (ev.type === 'done') result.text = ev.text;
+        if (ev.type === 'done') {
+          result.text = ev.text;
+          // Capped at maxTokens: the answer ends there. Retrying or failing over would cost more and be capped too.
+          if (ev.finishReason === 'length') result.capped = true;
+        }
       }
-      for (const c of chunker.flush()) chunks.push(c);
+      const rest = chunker.flush();
+      // A capped answer's unfinished last sentence is not said when a whole one was: the answer ends cleanly.
+      if (result.capped && chunked.some((c) => ENDS_SENTENCE.test(c)) && rest.length > 0 && !ENDS_SENTENCE.test(rest.at(-1)!)) {
+        result.text = chunked.join(' ');
+        return;
+      }
+      for (const c of rest) chunks.push(c);
     } finally {
       chunks.end();
     }

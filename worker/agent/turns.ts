@@ -82,7 +82,8 @@ export class TurnRunner {
     const turn = ++this.#turn;
     await this.#run('answer', async (running) => {
       this.#state.to('thinking', 'end of turn');
-      const result = await speakAnswer(this.#deps(), { system: this.#o.systemPrompt, messages: this.#history.forModel() }, `agent-${turn}`, running.controller.signal);
+      const request = { system: this.#o.systemPrompt, messages: this.#history.forModel(), maxTokens: this.#o.llmMaxTokens };
+      const result = await speakAnswer(this.#deps(), request, `agent-${turn}`, running.controller.signal);
       // Synthesis runs ahead of playout, so most barge-ins land while the queued audio drains: judge after it.
       await this.#drain(running.controller.signal);
       const interrupted = running.cutAtPlayedMs !== undefined;

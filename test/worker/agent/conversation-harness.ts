@@ -112,6 +112,7 @@ export interface RunOptions {
   transcripts: string[];
   /** 10 plays the timeline ten times faster than real time. */
   speed?: number;
+  llmMaxTokens?: number;
   onFrame?(atMs: number, conversation: Conversation, transport: FileTransport): void;
   /** Wraps the STT provider (the leak test looks at the signals it is given). */
   stt?: SttProvider;
@@ -156,6 +157,7 @@ export async function runConversation(o: RunOptions): Promise<ConversationRun> {
       report: { record: (x) => outcomes.push(x), recordTurn: () => undefined, appendHistory: (m) => history.push(...m) },
       log: silent,
       systemPrompt: 'You are a test.',
+      llmMaxTokens: o.llmMaxTokens ?? 300,
       greeting: '',
       historyMax: 100,
       bargeInMinMs: 400,
