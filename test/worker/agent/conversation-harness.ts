@@ -114,8 +114,10 @@ export interface RunOptions {
   speed?: number;
   llmMaxTokens?: number;
   onFrame?(atMs: number, conversation: Conversation, transport: FileTransport): void;
-  /** Wraps the STT provider (the leak test looks at the signals it is given). */
+  /** Replaces the scripted STT. */
   stt?: SttProvider;
+  /** Sees the transport before the conversation is built on it (the leak test wraps its timers and listeners). */
+  instrument?(transport: FileTransport): void;
 }
 
 /** A streaming STT that answers the next transcript once the utterance's audio ends. */
@@ -167,6 +169,7 @@ export async function runConversation(o: RunOptions): Promise<ConversationRun> {
       idlePromptText: 'Still there?',
       apologyText: 'Sorry.',
     };
+    o.instrument?.(transport);
     let conversation: Conversation | undefined;
     const vad = new ScriptedVad(o.speech, 300, (atMs) => o.onFrame?.(atMs, conversation!, transport));
     conversation = new Conversation(options, vad);
