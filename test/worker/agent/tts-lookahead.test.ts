@@ -1,6 +1,6 @@
 // Synthesis stays a couple of sentences ahead of playout: a long answer interrupted early costs the sentences heard
 // plus the lookahead, never the whole answer; an answer nobody interrupts still plays without gaps. Through the real
-// engine on the console transport's virtual clock, with ElevenLabs (the real SDK against the fake) 5x faster than
+// engine on the console transport's virtual clock, with ElevenLabs (the real SDK against the fake) 10x faster than
 // playout, so without the bound it would have synthesised the whole story long before the caller cut in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TTS_LOOKAHEAD } from '../../../worker/agent/answer.ts';
@@ -20,6 +20,8 @@ const STORY = [
   'And he never sailed in a storm again.',
 ];
 const SECOND_REPLY = 'Of course, go ahead.';
+/** Playout at 5x real time: the fake's TTS (50x) stays well ahead of it even on a busy machine. */
+const SPEED = 5;
 
 /** Index of the sentence playing `heardMs` into the answer. */
 function playingAt(heardMs: number): number {
@@ -51,6 +53,7 @@ describe('TTS lookahead', () => {
         { atMs: 5_000, ms: 1_000 },
       ],
       transcripts: ['tell me a long story', 'wait, another question'],
+      speed: SPEED,
     });
     const states = run.transport.agentStates;
     const speaking = states.find((s) => s.state === 'speaking')!;
@@ -74,7 +77,7 @@ describe('TTS lookahead', () => {
     vendors.openai.reset();
     vendors.elevenlabs.reset();
     vendors.openai.script.pushReplies(STORY.join(' '));
-    const run = await runConversation({ vendors, inputMs: 30_000, speech: [{ atMs: 500, ms: 1_000 }], transcripts: ['tell me a long story'] });
+    const run = await runConversation({ vendors, inputMs: 30_000, speech: [{ atMs: 500, ms: 1_000 }], transcripts: ['tell me a long story'], speed: SPEED });
     expect(ttsTexts(vendors.elevenlabs)).toEqual(STORY);
     const states = run.transport.agentStates;
     const speaking = states.find((s) => s.state === 'speaking')!;
