@@ -55,6 +55,35 @@ describe('the cap on every LLM, through the real SDKs', () => {
   });
 });
 
+describe('the cap across a failover', () => {
+  let fakes: VendorFakes;
+  beforeAll(async () => {
+    fakes = await startVendorFakes();
+  });
+  afterAll(() => fakes.close());
+
+  it('is the answer\'s: the provider that carries on a cut answer gets what is left of it', async () => {
+    fakes.reset();
+    fakes.openai.script.pushReplies(STORY.join(' '));
+    fakes.anthropic.script.pushReplies(STORY.slice(1).join(' '));
+    // The role chunk, then six text pieces, then the socket dies.
+    fakes.openai.faults.push({ kind: 'destroyAfter', chunks: 7, route: 'chat' });
+    const chains = buildFakeChains(fakes, { llm: ['openai', 'anthropic', 'groq'] });
+    const events: AnswerEvent[] = [];
+    const request = { system: 'Tell a story.', messages: [{ role: 'user' as const, text: 'A story, please.' }], maxTokens: 40 };
+    for await (const ev of streamAnswer({ links: chains.llm, breakers: new BreakerRegistry() }, request, AbortSignal.timeout(10_000))) events.push(ev);
+    await closeChains(chains);
+
+    const failover = events.find((e) => e.type === 'failover');
+    expect(failover).toMatchObject({ from: 'openai', to: 'anthropic' });
+    const delivered = failover?.type === 'failover' ? failover.delivered : 0;
+    expect(delivered).toBeGreaterThan(0);
+    expect(jsonBody(fakes.openai.requests[0])).toMatchObject({ max_completion_tokens: 40 });
+    expect(jsonBody(fakes.anthropic.requests[0])).toMatchObject({ max_tokens: 40 - Math.ceil(delivered / 4) });
+    expect(events.at(-1)).toMatchObject({ type: 'done', provider: 'anthropic' });
+  });
+});
+
 describe('a capped answer in a conversation', () => {
   let vendors: Vendors;
   beforeAll(async () => {
