@@ -56,6 +56,7 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
       report: o.report,
       log: o.log,
       systemPrompt: o.systemPrompt,
+      llmMaxTokens: o.config.LLM_MAX_TOKENS,
       greeting: o.greeting,
       historyMax: o.config.HISTORY_MAX_MESSAGES,
       initialHistory: o.history ?? [],

@@ -26,6 +26,9 @@ const schema = z.object({
   IDLE_PROMPT_TEXT: z.string().min(1).default('Are you still there?'),
   APOLOGY_TEXT: z.string().min(1).default("Sorry, I'm having trouble right now. Could you say that again?"),
   LLM_HEDGE_AFTER_MS: z.coerce.number().int().min(1).max(60_000).optional(),
+  // The most tokens one answer may cost: a spoken answer is a few sentences, a runaway one is cut there. Sent to every
+  // LLM (max_completion_tokens / max_tokens); a provider continuing a cut answer gets what is left of it.
+  LLM_MAX_TOKENS: z.coerce.number().int().min(16).max(8_192).default(300),
   TTS_STICKY_FAILOVER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

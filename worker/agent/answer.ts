@@ -1,6 +1,7 @@
 // One spoken answer, streamed end to end: LLM tokens → sentence chunker (first chunk may be a clause) → TTS per chunk
 // → the transport's sink. The LLM keeps producing while earlier chunks are synthesised and played, and chunk k+1 is
-// synthesised while chunk k plays (the sink queues; writes never wait for playout).
+// synthesised while chunk k plays (the sink queues; writes never wait for playout). Synthesis stays only a couple of
+// chunks ahead of playout (TTS_LOOKAHEAD), so an interrupted answer costs what was heard plus a little.
 import type { ProviderOutcome } from '../../functions/contract.ts';
 import { ChainExhaustedError } from '../pipeline/errors.ts';
 import { streamAnswer, type LlmChainOptions } from '../pipeline/llm-chain.ts';
@@ -10,6 +11,19 @@ import type { AudioSink, Transcription } from '../transport/types.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { SpokenTimeline } from './heard-text.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
+import { waitOn, type SetTimer } from './wait.ts';
+
+/**
+ * How far synthesis may run ahead of playout: the next chunk goes to TTS once fewer than `maxChunks` earlier chunks
+ * are still unplayed (queued or playing), or once less than `lowWaterMs` of audio is left queued (so short sentences
+ * cannot starve playout while TTS answers).
+ */
+export interface TtsLookahead {
+  maxChunks: number;
+  lowWaterMs: number;
+}
+
+export const TTS_LOOKAHEAD: TtsLookahead = { maxChunks: 2, lowWaterMs: 800 };
 
 export interface Resampler {
   process(pcm: Int16Array): Int16Array;
@@ -26,6 +40,9 @@ export interface AnswerDeps {
   publish(t: Transcription): void;
   /** Called once, when this answer's first audio is queued. */
   onFirstAudio(): void;
+  /** Timers on the transport's clock (the console's is virtual). */
+  setTimer: SetTimer;
+  lookahead?: TtsLookahead;
 }
 
 export interface AnswerResult {
@@ -39,7 +56,11 @@ export interface AnswerResult {
   failovers: number;
   /** Set when a whole chain failed: the answer stopped there. */
   exhausted?: ChainExhaustedError;
+  /** The LLM stopped at maxTokens (finish reason 'length'): a short answer, not a failure. */
+  capped?: boolean;
 }
+
+const ENDS_SENTENCE = /[.!?…]["'”’)\]]*$/;
 
 export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segmentId: string, signal: AbortSignal): Promise<AnswerResult> {
   const started = deps.now();
@@ -50,7 +71,9 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
     failovers: 0,
   };
   const chunks = new AsyncQueue<string>();
+  const chunked: string[] = [];
   const chunker = new SentenceChunker();
+  const lookahead = deps.lookahead ?? TTS_LOOKAHEAD;
   // When no voice is left, producing more text is pointless: the LLM stops with the speaker.
   const llmStop = new AbortController();
   const stopLlm = () => llmStop.abort(signal.reason);
@@ -63,13 +86,39 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
         if (ev.type === 'text') {
           result.llmTtftMs ??= deps.now() - started;
           result.providers.llm = ev.provider;
-          for (const c of chunker.push(ev.text)) chunks.push(c);
+          for (const c of chunker.push(ev.text)) {
+            chunked.push(c);
+            chunks.push(c);
+          }
         }
-        if (ev.type === 'done') result.text = ev.text;
+        if (ev.type === 'done') {
+          result.text = ev.text;
+          // Capped at maxTokens: the answer ends there. Retrying or failing over would cost more and be capped too.
+          if (ev.finishReason === 'length') result.capped = true;
+        }
       }
-      for (const c of chunker.flush()) chunks.push(c);
+      const rest = chunker.flush();
+      // A capped answer's unfinished last sentence is not said when a whole one was: the answer ends cleanly.
+      if (result.capped && chunked.some((c) => ENDS_SENTENCE.test(c)) && rest.length > 0 && !ENDS_SENTENCE.test(rest.at(-1)!)) {
+        result.text = chunked.join(' ');
+        return;
+      }
+      for (const c of rest) chunks.push(c);
     } finally {
       chunks.end();
+    }
+  };
+
+  // Waits until this chunk may be synthesised without running more than the lookahead ahead of playout.
+  const roomAhead = async () => {
+    for (;;) {
+      if (signal.aborted) return;
+      const playedMs = deps.sink.playedMs();
+      const unplayed = result.timeline.unplayedEnds(playedMs);
+      const queuedMs = deps.sink.queuedMs();
+      if (unplayed.length < lookahead.maxChunks || queuedMs < lookahead.lowWaterMs) return;
+      const untilRoomMs = Math.min(unplayed[0]! - playedMs, queuedMs - lookahead.lowWaterMs);
+      await waitOn(deps.setTimer, Math.min(200, Math.max(10, untilRoomMs)), signal);
     }
   };
 
@@ -77,6 +126,7 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
     let index = 0;
     let previous: string | undefined;
     for await (const text of chunks) {
+      await roomAhead();
       if (signal.aborted) break;
       const resamplers = new Map<number, Resampler>();
       const ttsStarted = deps.now();

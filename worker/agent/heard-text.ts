@@ -26,6 +26,11 @@ export class SpokenTimeline {
     this.#endMs += ms;
   }
 
+  /** Where each chunk whose audio has not finished playing at `playedMs` ends, in order. */
+  unplayedEnds(playedMs: number): number[] {
+    return this.#spans.filter((s) => s.endMs > playedMs).map((s) => s.endMs);
+  }
+
   fullText(): string {
     return this.#spans.map((s) => s.text).join(' ');
   }

@@ -8,6 +8,7 @@ import type { ConversationHistory } from './history.ts';
 import type { StateMachine } from './state-machine.ts';
 import { turnMetricsOf } from '../transport/types.ts';
 import type { ConversationOptions } from './types.ts';
+import { waitOn, type SetTimer } from './wait.ts';
 
 interface Running {
   kind: string;
@@ -81,7 +82,8 @@ export class TurnRunner {
     const turn = ++this.#turn;
     await this.#run('answer', async (running) => {
       this.#state.to('thinking', 'end of turn');
-      const result = await speakAnswer(this.#deps(), { system: this.#o.systemPrompt, messages: this.#history.forModel() }, `agent-${turn}`, running.controller.signal);
+      const request = { system: this.#o.systemPrompt, messages: this.#history.forModel(), maxTokens: this.#o.llmMaxTokens };
+      const result = await speakAnswer(this.#deps(), request, `agent-${turn}`, running.controller.signal);
       // Synthesis runs ahead of playout, so most barge-ins land while the queued audio drains: judge after it.
       await this.#drain(running.controller.signal);
       const interrupted = running.cutAtPlayedMs !== undefined;
@@ -159,8 +161,11 @@ export class TurnRunner {
       onOutcome: (o) => this.#o.report.record(o),
       publish: (t) => void this.#o.transport.publishTranscription(t).catch(() => undefined),
       onFirstAudio: () => this.#state.to('speaking', 'first audio'),
+      setTimer: this.#setTimer,
     };
   }
+
+  readonly #setTimer: SetTimer = (ms, fn) => this.#o.transport.setTimer(ms, fn);
 
   async #speakFixed(text: string, kind: string, signal: AbortSignal): Promise<SpokenTimeline> {
     const sink = this.#o.transport.output;
@@ -193,10 +198,7 @@ export class TurnRunner {
   async #drain(signal: AbortSignal): Promise<void> {
     const sink = this.#o.transport.output;
     while (!signal.aborted && sink.queuedMs() > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = this.#o.transport.setTimer(Math.min(100, Math.max(10, sink.queuedMs())), resolve);
-        signal.addEventListener('abort', () => (timer.cancel(), resolve()), { once: true });
-      });
+      await waitOn(this.#setTimer, Math.min(100, Math.max(10, sink.queuedMs())), signal);
     }
   }
 

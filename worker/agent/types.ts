@@ -52,6 +52,8 @@ export interface ConversationOptions {
   report: ReportSink;
   log: AgentLogger;
   systemPrompt: string;
+  /** Every LLM request's maxTokens (LLM_MAX_TOKENS). */
+  llmMaxTokens: number;
   /** Said when the caller arrives; empty or undefined means no greeting. */
   greeting?: string;
   historyMax: number;

@@ -29,6 +29,21 @@ export type AnswerEvent =
 // Enough of a continuation's start to recognise a repeat of the delivered text's tail.
 const REPEAT_WINDOW_CHARS = 40;
 
+/** Roughly how many tokens a text is (English averages about four characters a token). */
+const CHARS_PER_TOKEN = 4;
+/** A continuation may always finish its sentence, however little of the cap is left. */
+const MIN_CONTINUATION_TOKENS = 16;
+
+/** The same answer, carried on from `delivered`: the cap is the answer's, so the continuation gets what is left of it. */
+function continuation(request: LlmRequest, delivered: string): LlmRequest {
+  const next: LlmRequest = { ...request, continueFrom: delivered };
+  if (request.maxTokens !== undefined) {
+    const spent = Math.ceil(delivered.length / CHARS_PER_TOKEN);
+    next.maxTokens = Math.max(MIN_CONTINUATION_TOKENS, request.maxTokens - spent);
+  }
+  return next;
+}
+
 export async function* streamAnswer(options: LlmChainOptions, request: LlmRequest, signal: AbortSignal): AsyncGenerator<AnswerEvent> {
   let delivered = '';
   let held = '';
@@ -55,7 +70,7 @@ export async function* streamAnswer(options: LlmChainOptions, request: LlmReques
     onOutcome: options.onOutcome,
     isContent: (c) => c.type === 'text' && c.text.length > 0,
     measure: (c) => (c.type === 'end' ? { tokens: c.usage?.outputTokens ?? 0 } : {}),
-    start: (link, s) => link.provider.stream(delivered ? { ...request, continueFrom: delivered } : request, s),
+    start: (link, s) => link.provider.stream(delivered ? continuation(request, delivered) : request, s),
   })) {
     if (ev.type === 'failover') {
       // Held text never reached anyone: the next provider will produce it again.

@@ -63,9 +63,14 @@ export class ReplayableAudio {
         continue;
       }
       if (this.#ended) return;
+      // One wait per frame: the abort listener must go with it, or a long utterance piles one onto the signal per frame.
       await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        const wake = () => {
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.#waiters.push(wake);
+        signal?.addEventListener('abort', wake, { once: true });
       });
     }
   }

@@ -15,8 +15,6 @@ export interface WatchPolicy {
   startAfter?: Promise<unknown>;
 }
 
-const never = new Promise<never>(() => undefined);
-
 function timer(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
   let id: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<'timeout'>((resolve) => {
@@ -37,10 +35,12 @@ export async function* watch<T>(
 ): AsyncGenerator<T> {
   const it = source[Symbol.asyncIterator]();
   let started = policy.startAfter === undefined;
-  void policy.startAfter?.then(
-    () => (started = true),
-    () => (started = true),
-  );
+  // Made once: every race adds a reaction to each promise it is given, which stays until that promise settles.
+  const start = () => {
+    started = true;
+    return 'started' as const;
+  };
+  const gate = policy.startAfter?.then(start, start);
   let first = true;
   try {
     for (;;) {
@@ -50,9 +50,9 @@ export async function* watch<T>(
       let result: IteratorResult<T>;
       for (;;) {
         const limitMs = first ? policy.firstChunkTimeoutMs : policy.stallTimeoutMs;
+        // Never a promise that outlives the chunk (a shared never-settling one kept a reaction per chunk for good).
         const clock = started ? timer(limitMs) : undefined;
-        const gate = started ? never : policy.startAfter!.then(() => 'started' as const, () => 'started' as const);
-        const winner = await Promise.race([next, clock?.promise ?? never, gate]);
+        const winner = await Promise.race([next, clock ? clock.promise : gate!]);
         clock?.cancel();
         if (winner === 'started') continue;
         if (winner === 'timeout') {
