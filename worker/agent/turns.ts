@@ -6,6 +6,7 @@ import { speakAnswer, type AnswerDeps } from './answer.ts';
 import { SpokenTimeline } from './heard-text.ts';
 import type { ConversationHistory } from './history.ts';
 import type { StateMachine } from './state-machine.ts';
+import type { TurnTrace } from './turn-trace.ts';
 import type { ConversationOptions } from './types.ts';
 
 interface Running {
@@ -60,12 +61,12 @@ export class TurnRunner {
     this.#o.log.info({ event: 'interrupted', reason }, 'agent interrupted');
   }
 
-  async answer(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number): Promise<void> {
+  async answer(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number, trace?: TurnTrace): Promise<void> {
     await this.#turnFree();
     const user = { role: 'user' as const, text: userText, atMs: Date.now() };
     this.#history.add(user);
     this.#o.report.appendHistory([user]);
-    await this.#respond(userText, speechEndedAtMs, timing, sttFailovers);
+    await this.#respond(userText, speechEndedAtMs, timing, sttFailovers, trace);
   }
 
   /** Answers the caller's last words again (the answer to them was cut before it played, by what was no turn). */
@@ -76,11 +77,11 @@ export class TurnRunner {
     await this.#respond(last.text, speechEndedAtMs, {}, 0);
   }
 
-  async #respond(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number): Promise<void> {
+  async #respond(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number, trace?: TurnTrace): Promise<void> {
     const turn = ++this.#turn;
     await this.#run('answer', async (running) => {
       this.#state.to('thinking', 'end of turn');
-      const result = await speakAnswer(this.#deps(), { system: this.#o.systemPrompt, messages: this.#history.forModel() }, `agent-${turn}`, running.controller.signal);
+      const result = await speakAnswer(this.#deps(), { system: this.#o.systemPrompt, messages: this.#history.forModel() }, `agent-${turn}`, running.controller.signal, trace);
       // Synthesis runs ahead of playout, so most barge-ins land while the queued audio drains: judge after it.
       await this.#drain(running.controller.signal);
       const interrupted = running.cutAtPlayedMs !== undefined;
