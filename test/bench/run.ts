@@ -12,7 +12,7 @@ import { summarize, table, type Row } from './stats.ts';
 import buildFunctionsBundle from '../global-setup.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
-const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane'] as const;
+const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall'] as const;
 type Part = (typeof PARTS)[number];
 const only = values.only as Part | undefined;
 if (only !== undefined && !PARTS.includes(only)) {
@@ -22,6 +22,11 @@ if (only !== undefined && !PARTS.includes(only)) {
 const runs = (part: Part) => only === undefined || only === part;
 /** Every LiveKit figure, for reading by tools (git-ignored). */
 const LIVEKIT_JSON = join(import.meta.dirname, '..', '..', '.tmp', 'bench-livekit.json');
+const REPO = join(import.meta.dirname, '..', '..');
+/** The waterfall's figures, its image (committed, the README shows it) and a README snippet for it. */
+const WATERFALL_JSON = join(REPO, '.tmp', 'bench-waterfall.json');
+const WATERFALL_SVG = join(REPO, 'docs', 'waterfall.svg');
+const WATERFALL_README = join(REPO, '.tmp', 'readme-waterfall.md');
 
 let dir: string | undefined;
 /** The LiveKit parts, loaded only when they run (see main). */
@@ -189,6 +194,26 @@ async function main(): Promise<void> {
     await writeFigures(LIVEKIT_JSON, figures);
     console.log(`every LiveKit figure: ${LIVEKIT_JSON}`);
   }
+  if (runs('waterfall')) await waterfallPart();
+}
+
+/** `--only waterfall`: one real room, fixed vendor delays, the worker's turn_trace against the caller's clock. */
+async function waterfallPart(): Promise<void> {
+  process.env.NODE_ENV ??= 'production';
+  livekit ??= await import('./livekit-figures.ts');
+  const { runWaterfall, WATERFALL_TURNS } = await import('./waterfall.ts');
+  const report = await import('./waterfall-report.ts');
+  const v = await livekit.versions();
+  console.log(`${livekit.versionsLine(v)}\n`);
+  progress('building the functions bundle (wrangler deploy --dry-run)');
+  await buildFunctionsBundle();
+  progress(`waterfall: ${WATERFALL_TURNS} questions in one room (~80 s)`);
+  const figures = report.waterfallFigures(await runWaterfall(dir!, progress));
+  console.log(`${report.waterfallTable(figures)}\n`);
+  await report.writeText(WATERFALL_SVG, report.waterfallSvg(figures));
+  await report.writeText(WATERFALL_README, report.readmeSnippet(figures, 'docs/waterfall.svg'));
+  await livekit.writeFigures(WATERFALL_JSON, { atIso: new Date().toISOString(), machine: v, ...figures });
+  console.log(`waterfall: ${WATERFALL_SVG}, README snippet ${WATERFALL_README}, every figure ${WATERFALL_JSON}`);
 }
 
 try {
