@@ -12,7 +12,7 @@ import { summarize, table, type Row } from './stats.ts';
 import buildFunctionsBundle from '../global-setup.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
-const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall'] as const;
+const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall', 'density'] as const;
 type Part = (typeof PARTS)[number];
 const only = values.only as Part | undefined;
 if (only !== undefined && !PARTS.includes(only)) {
@@ -27,6 +27,7 @@ const REPO = join(import.meta.dirname, '..', '..');
 const WATERFALL_JSON = join(REPO, '.tmp', 'bench-waterfall.json');
 const WATERFALL_SVG = join(REPO, 'docs', 'waterfall.svg');
 const WATERFALL_README = join(REPO, '.tmp', 'readme-waterfall.md');
+const DENSITY_JSON = join(REPO, '.tmp', 'bench-density.json');
 
 let dir: string | undefined;
 /** The LiveKit parts, loaded only when they run (see main). */
@@ -195,6 +196,24 @@ async function main(): Promise<void> {
     console.log(`every LiveKit figure: ${LIVEKIT_JSON}`);
   }
   if (runs('waterfall')) await waterfallPart();
+  if (runs('density')) await densityPart();
+}
+
+/** `--only density`: 1, 5, 10, 20 rooms at once; CPU, memory, p95; one worker's memory by part; a Fargate size. */
+async function densityPart(): Promise<void> {
+  process.env.NODE_ENV ??= 'production';
+  livekit ??= await import('./livekit-figures.ts');
+  const { runDensity } = await import('./density.ts');
+  const { densityTable } = await import('./density-report.ts');
+  const v = await livekit.versions();
+  console.log(`${livekit.versionsLine(v)}\n`);
+  progress('building the functions bundle (wrangler deploy --dry-run)');
+  await buildFunctionsBundle();
+  progress('density: 1, 5, 10, 20 rooms at once (under 6 min)');
+  const figures = await runDensity(dir!, progress);
+  console.log(`${densityTable(figures)}\n`);
+  await livekit.writeFigures(DENSITY_JSON, { atIso: new Date().toISOString(), machine: v, ...figures });
+  console.log(`every density figure: ${DENSITY_JSON}`);
 }
 
 /** `--only waterfall`: one real room, fixed vendor delays, the worker's turn_trace against the caller's clock. */

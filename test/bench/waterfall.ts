@@ -44,13 +44,14 @@ export interface WaterfallTurn {
   firstTextWords?: number;
 }
 
-interface Question {
+export interface Question {
   pcm48k: Int16Array;
   /** Silence after the last loud 20 ms of the clip. */
   tailMs: number;
 }
 
-async function question(dir: string, i: number): Promise<Question> {
+/** The i-th espeak question as 48 kHz mono, with how much silence trails its sound (also for test/bench/density.ts). */
+export async function question(dir: string, i: number): Promise<Question> {
   const text = QUESTIONS[i % QUESTIONS.length]!;
   const wav = await convertWav(await speechWav(dir, `fall-q${i}`, [{ say: text }]), join(dir, `fall-q${i}-48k.wav`), MIC_RATE, 1);
   const decoded = await readWavFile(wav);
@@ -58,13 +59,19 @@ async function question(dir: string, i: number): Promise<Question> {
   return { pcm48k: decoded.pcm, tailMs: durationMs(decoded) - soundEndMs };
 }
 
-/** The fixed delays on the fakes, and one scripted transcript and reply per question. */
-function arrangeFixed(stack: LiveStack, turns: number): void {
-  const { deepgram, openai, elevenlabs } = stack.fakes;
+/** The fixed delays on the fakes (no jitter). */
+export function setFixedDelays(fakes: LiveStack['fakes']): void {
+  const { deepgram, openai, elevenlabs } = fakes;
   deepgram.setProfile({ ttfbMs: VENDOR_DELAYS.sttFinalMs.ms, ttfbJitterMs: 0 });
   openai.setProfile({ ttfbMs: VENDOR_DELAYS.llmTtftMs.ms, ttfbJitterMs: 0, tokensPerSecond: VENDOR_DELAYS.llmTokensPerSecond.value });
   // Audio twice as fast as real time once it flows (assumed): only the first byte matters to the waterfall.
   elevenlabs.setProfile({ ttfbMs: VENDOR_DELAYS.ttsTtfbMs.ms, ttfbJitterMs: 0, audioRealtimeFactor: 2, chunkMs: 20 });
+}
+
+/** The fixed delays, and one scripted transcript and reply per question. */
+function arrangeFixed(stack: LiveStack, turns: number): void {
+  const { deepgram, openai } = stack.fakes;
+  setFixedDelays(stack.fakes);
   for (let i = 0; i < turns; i++) {
     deepgram.script.pushTranscripts(QUESTIONS[i % QUESTIONS.length]!.toLowerCase());
     openai.script.pushReplies(REPLIES[i % REPLIES.length]!);
