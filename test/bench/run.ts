@@ -1,7 +1,7 @@
 // `npm run bench` (node test/bench/run.ts): response-delay figures for the voice agent against the local fakes.
 // It measures and prints; it asserts nothing about speed. Everything runs on this machine (fakes in this process,
 // the console as a child process) and is removed at the end, or on Ctrl-C.
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts';
@@ -205,8 +205,8 @@ async function densityPart(): Promise<void> {
   livekit ??= await import('./livekit-figures.ts');
   const { runDensity } = await import('./density.ts');
   const { densityTable } = await import('./density-report.ts');
-  const v = await livekit.versions();
-  console.log(`${livekit.versionsLine(v)}\n`);
+  const v = { ...(await livekit.versions()), loadAverage: loadavg() };
+  console.log(`${livekit.versionsLine(v)}\n${loadLine(v.loadAverage)}\n`);
   progress('building the functions bundle (wrangler deploy --dry-run)');
   await buildFunctionsBundle();
   progress('density: 1, 5, 10, 20 rooms at once (under 6 min)');
@@ -216,14 +216,19 @@ async function densityPart(): Promise<void> {
   console.log(`every density figure: ${DENSITY_JSON}`);
 }
 
+/** Other work on the machine moves the "ours" figures: the load at the start is printed with them. */
+function loadLine(load: number[]): string {
+  return `load:      ${load.map((l) => l.toFixed(2)).join(' / ')} (1 / 5 / 15 min load average at the start, ${cpus().length} cores; other work on the machine inflates the "ours" figures)`;
+}
+
 /** `--only waterfall`: one real room, fixed vendor delays, the worker's turn_trace against the caller's clock. */
 async function waterfallPart(): Promise<void> {
   process.env.NODE_ENV ??= 'production';
   livekit ??= await import('./livekit-figures.ts');
   const { runWaterfall, WATERFALL_TURNS } = await import('./waterfall.ts');
   const report = await import('./waterfall-report.ts');
-  const v = await livekit.versions();
-  console.log(`${livekit.versionsLine(v)}\n`);
+  const v = { ...(await livekit.versions()), loadAverage: loadavg() };
+  console.log(`${livekit.versionsLine(v)}\n${loadLine(v.loadAverage)}\n`);
   progress('building the functions bundle (wrangler deploy --dry-run)');
   await buildFunctionsBundle();
   progress(`waterfall: ${WATERFALL_TURNS} questions in one room (~80 s)`);

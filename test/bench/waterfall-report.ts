@@ -68,6 +68,9 @@ export interface WaterfallFigures {
   overhead: { p50Ms: number; p95Ms: number };
   /** The same, split by what ended the turn. */
   overheadBySignal: Record<string, { n: number; p50Ms: number; p95Ms: number }>;
+  /** The first row split: the caller's last loud audio reaching the worker (WebRTC in), then the VAD's lag after it. */
+  lastLoudIn: Summary | undefined;
+  vadLag: Summary | undefined;
   /** Turns the STT endpoint ended: turn end → final transcript in hand (the Deepgram adapter still waits for its Finalize flush). */
   sttAfterEndpoint: Summary | undefined;
 }
@@ -109,6 +112,8 @@ export function waterfallFigures(turns: WaterfallTurn[]): WaterfallFigures {
     overheadMs,
     overhead: { p50Ms: percentile(overheadMs, 50), p95Ms: percentile(overheadMs, 95) },
     overheadBySignal,
+    lastLoudIn: summarize(done.map((t) => t.fromEndMs.lastLoudInAt)),
+    vadLag: summarize(done.map((t) => (t.fromEndMs.lastLoudInAt === undefined ? undefined : t.fromEndMs.vadSilenceAt! - t.fromEndMs.lastLoudInAt))),
     sttAfterEndpoint: summarize(done.filter(byEndpoint).map((t) => t.fromEndMs.sttFinalAt! - t.fromEndMs.turnEndAt!)),
   };
 }
@@ -129,6 +134,9 @@ export function waterfallTable(f: WaterfallFigures): string {
     head,
     '-'.repeat(head.length),
     ...lines,
+    ...(f.lastLoudIn && f.vadLag
+      ? [`  VAD hears silence, split: the caller's last loud audio reached the worker ${r(f.lastLoudIn.medianMs)} ms after it was sent (p50; WebRTC in), the VAD heard silence ${r(f.vadLag.medianMs)} ms after that (p50)`]
+      : []),
     `  turn end by: ${signals}; words in the first text handed to TTS, per turn: ${words}`,
     `  end-to-end p50 ${r(f.endToEnd?.medianMs)} ms, p95 ${r(f.endToEnd?.p95Ms)} ms (caller's end of speech → first loud audio it received)`,
     `  overhead = end-to-end − (configured end-of-turn silence + STT final + LLM TTFT + TTS TTFB): p50 ${r(f.overhead.p50Ms)} ms, p95 ${r(f.overhead.p95Ms)} ms`,

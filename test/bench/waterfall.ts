@@ -39,7 +39,7 @@ export interface WaterfallTurn {
   /** Epoch ms: the end of the question's sound as the caller sent it (the zero of every figure below). */
   speechEndAtMs: number;
   /** Each stage in ms from speechEndAtMs (absent when the worker did not log it). */
-  fromEndMs: Partial<Record<TraceStage | 'callerHeardAt', number>>;
+  fromEndMs: Partial<Record<TraceStage | 'callerHeardAt' | 'lastLoudInAt', number>>;
   endSignal?: string;
   firstTextWords?: number;
 }
@@ -78,7 +78,7 @@ function arrangeFixed(stack: LiveStack, turns: number): void {
   }
 }
 
-type Trace = Partial<Record<TraceStage, number>> & { endSignal?: string; firstTextWords?: number };
+type Trace = Partial<Record<TraceStage, number>> & { endSignal?: string; firstTextWords?: number; lastLoudInAt?: number };
 
 /** Every turn_trace line of one worker task, from the launcher's log (`[taskId] {json}`). */
 export function traces(logs: string, taskId: string): Trace[] {
@@ -139,6 +139,7 @@ function pair(i: number, s: { startAtMs: number; speechEndAtMs: number; heardAtM
   const fromEndMs: WaterfallTurn['fromEndMs'] = {};
   for (const stage of TRACE_STAGES) if (trace?.[stage] !== undefined) fromEndMs[stage] = trace[stage] - s.speechEndAtMs;
   if (s.heardAtMs !== undefined) fromEndMs.callerHeardAt = s.heardAtMs - s.speechEndAtMs;
+  if (trace?.lastLoudInAt !== undefined) fromEndMs.lastLoudInAt = trace.lastLoudInAt - s.speechEndAtMs;
   return {
     question: i,
     speechEndAtMs: s.speechEndAtMs,

@@ -42,6 +42,9 @@ describe('console: the turn trace', { timeout: TEST_TIMEOUT_MS }, () => {
       expect(ms[0]!).toBeGreaterThanOrEqual(startedAt - 1);
       expect(ms.at(-1)!).toBeLessThanOrEqual(finishedAt + 1);
       expect(['vad_silence', 'stt_endpoint']).toContain(trace.endSignal);
+      // The utterance's last loud frame came in before its turn ended (it may trail the VAD's first silence).
+      expect(trace.lastLoudInAt as number).toBeLessThanOrEqual(trace.turnEndAt as number);
+      expect(trace.lastLoudInAt as number).toBeGreaterThanOrEqual(startedAt - 1);
       expect(trace.firstTextWords).toBeGreaterThan(0);
       expect(trace.firstTextWords).toBeLessThanOrEqual(REPLIES[i]!.split(' ').length);
       expect(trace.level).toBe('info');

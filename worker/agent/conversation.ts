@@ -7,7 +7,7 @@ import type { Transport } from '../transport/types.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { ConversationHistory } from './history.ts';
 import { StateMachine, type ConversationState } from './state-machine.ts';
-import { TurnTrace, type EndSignal } from './turn-trace.ts';
+import { TurnTrace, epochMs, isLoud, type EndSignal } from './turn-trace.ts';
 import { TurnRunner } from './turns.ts';
 import type { ConversationOptions, VoiceActivity } from './types.ts';
 
@@ -97,7 +97,9 @@ export class Conversation {
   }
 
   async #onFrame(frame: Int16Array): Promise<void> {
+    const arrivedAt = epochMs();
     const events = await this.#vad.push(frame);
+    if (this.#utterance && isLoud(frame)) this.#utterance.trace.lastLoudInAt = arrivedAt;
     // The end-of-turn wait starts when the VAD first hears silence; speech again means it was only a pause.
     if (this.#utterance && this.#vad.trailingSilenceMs > 0) this.#utterance.trace.mark('vadSilenceAt');
     else if (this.#utterance) this.#utterance.trace.unmark('vadSilenceAt');

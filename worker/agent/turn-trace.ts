@@ -36,6 +36,11 @@ export class TurnTrace {
   readonly at: Partial<Record<TraceStage, number>> = {};
   endSignal: EndSignal | undefined;
   firstTextWords: number | undefined;
+  /**
+   * When the utterance's last loud frame reached the worker (not a stage: it may trail vadSilenceAt): it splits the
+   * time before the VAD hears silence into the transport's share and the VAD's.
+   */
+  lastLoudInAt: number | undefined;
   #emitted = false;
 
   /** The first mark of a stage wins: later passes (a second sentence, a failover) are not "first". */
@@ -53,10 +58,20 @@ export class TurnTrace {
     if (this.#emitted) return;
     this.#emitted = true;
     const stages = Object.fromEntries(TRACE_STAGES.filter((s) => this.at[s] !== undefined).map((s) => [s, Math.round(this.at[s]! * 10) / 10]));
-    log.info({ event: 'turn_trace', ...extra, endSignal: this.endSignal, firstTextWords: this.firstTextWords, ...stages }, 'turn trace');
+    const lastLoudInAt = this.lastLoudInAt === undefined ? undefined : Math.round(this.lastLoudInAt * 10) / 10;
+    log.info({ event: 'turn_trace', ...extra, endSignal: this.endSignal, firstTextWords: this.firstTextWords, lastLoudInAt, ...stages }, 'turn trace');
   }
 }
 
 export function wordCount(text: string): number {
   return text.split(/\s+/).filter((w) => w.length > 0).length;
+}
+
+/** RMS (int16) above which a frame holds sound: the bench's callers judge their own audio with the same figure. */
+export const LOUD_RMS = 300;
+
+export function isLoud(pcm: Int16Array): boolean {
+  let sum = 0;
+  for (const v of pcm) sum += v * v;
+  return pcm.length > 0 && Math.sqrt(sum / pcm.length) > LOUD_RMS;
 }
