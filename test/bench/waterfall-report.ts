@@ -21,7 +21,7 @@ const byEndpoint = (t: WaterfallTurn) => t.endSignal === 'stt_endpoint';
 const msPerToken = 1000 / VENDOR_DELAYS.llmTokensPerSecond.value;
 
 export const SEGMENTS: Segment[] = [
-  { to: 'vadSilenceAt', stage: 'VAD hears silence', what: 'caller audio over WebRTC into the worker, decoding, the VAD\'s window', configuredMs: () => 0 },
+  { to: 'vadSilenceAt', stage: 'VAD hears silence', what: 'caller audio over WebRTC into the worker, its frame queue, the VAD\'s window', configuredMs: () => 0 },
   {
     to: 'turnEndAt',
     stage: 'turn end decided',
@@ -135,7 +135,7 @@ export function waterfallTable(f: WaterfallFigures): string {
     '-'.repeat(head.length),
     ...lines,
     ...(f.lastLoudIn && f.vadLag
-      ? [`  VAD hears silence, split: the caller's last loud audio reached the worker ${r(f.lastLoudIn.medianMs)} ms after it was sent (p50; WebRTC in), the VAD heard silence ${r(f.vadLag.medianMs)} ms after that (p50)`]
+      ? [`  VAD hears silence, split: the caller's last loud audio reached the worker's conversation loop ${r(f.lastLoudIn.medianMs)} ms after it was sent (p50: WebRTC in, rtc-node's AudioStream, the worker's frame queue when its loop lags), the VAD heard silence ${r(f.vadLag.medianMs)} ms after that (p50)`]
       : []),
     `  turn end by: ${signals}; words in the first text handed to TTS, per turn: ${words}`,
     `  end-to-end p50 ${r(f.endToEnd?.medianMs)} ms, p95 ${r(f.endToEnd?.p95Ms)} ms (caller's end of speech → first loud audio it received)`,

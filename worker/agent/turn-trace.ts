@@ -37,8 +37,8 @@ export class TurnTrace {
   endSignal: EndSignal | undefined;
   firstTextWords: number | undefined;
   /**
-   * When the utterance's last loud frame reached the worker (not a stage: it may trail vadSilenceAt): it splits the
-   * time before the VAD hears silence into the transport's share and the VAD's.
+   * When the conversation loop took in the utterance's last loud frame (not a stage: it may trail vadSilenceAt): it
+   * splits the time before the VAD hears silence into the transport's share (queueing included) and the VAD's.
    */
   lastLoudInAt: number | undefined;
   #emitted = false;
