@@ -93,3 +93,24 @@ export function densityTable(f: DensityFigures): string {
     `  price assumption: $${FARGATE_PRICE.vcpuHourUsd} per vCPU-hour + $${FARGATE_PRICE.gbHourUsd} per GB-hour, ${FARGATE_PRICE.asOf}`,
   ].join('\n');
 }
+
+/** The same figures for the README's performance section. */
+export function densityMarkdown(f: DensityFigures): string {
+  const one = f.levels.find((l) => l.rooms === 1);
+  const fit = one ? fargateFit(one.cpuSecondsPerConversationSecond, Math.max(0, ...one.workerMemory.map((m) => m.rssBytes))) : undefined;
+  const rows = f.levels.map((l) => `| ${l.rooms} | ${l.agentsJoined} | ${l.answered}/${l.asked} | ${r(l.p50Ms)} | ${r(l.p95Ms)} | ${l.cpuSecondsPerConversationSecond.toFixed(3)} | ${mib(Math.max(0, ...l.workerMemory.map((m) => m.rssBytes)))} MiB |`);
+  const steps = f.memorySteps.map((s, i) => `${s.step} ${i === 0 ? mib(s.rssBytes) : `+${mib(s.rssBytes - f.memorySteps[i - 1]!.rssBytes)}`} MiB`).join(', ');
+  return [
+    '### Density and cost',
+    '',
+    '`npm run bench -- --only density`: N rooms at once on this machine (2 cores, shared), a caller each asking 4 questions, the fixed vendor delays.',
+    '',
+    '| rooms | agents | answered | p50 ms | p95 ms | worker CPU-s per conversation-s | peak RSS per worker |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `Largest N with p95 within 10 % of one room: ${largestWithin(f.levels) ?? 'none'}. One worker's memory, part by part: ${steps}.`,
+    fit ? `Fargate: ${fit.vcpu} vCPU / ${fit.memoryGb} GB per room ≈ $${fit.usdPerConversationHour.toFixed(4)} per conversation-hour ($${FARGATE_PRICE.vcpuHourUsd}/vCPU-h + $${FARGATE_PRICE.gbHourUsd}/GB-h, ${FARGATE_PRICE.asOf}).` : '',
+    '',
+  ].join('\n');
+}

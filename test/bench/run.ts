@@ -2,6 +2,7 @@
 // It measures and prints; it asserts nothing about speed. Everything runs on this machine (fakes in this process,
 // the console as a child process) and is removed at the end, or on Ctrl-C.
 import { cpus, loadavg, totalmem } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts';
@@ -28,6 +29,7 @@ const WATERFALL_JSON = join(REPO, '.tmp', 'bench-waterfall.json');
 const WATERFALL_SVG = join(REPO, 'docs', 'waterfall.svg');
 const WATERFALL_README = join(REPO, '.tmp', 'readme-waterfall.md');
 const DENSITY_JSON = join(REPO, '.tmp', 'bench-density.json');
+const DENSITY_README = join(REPO, '.tmp', 'readme-density.md');
 
 let dir: string | undefined;
 /** The LiveKit parts, loaded only when they run (see main). */
@@ -204,7 +206,7 @@ async function densityPart(): Promise<void> {
   process.env.NODE_ENV ??= 'production';
   livekit ??= await import('./livekit-figures.ts');
   const { runDensity } = await import('./density.ts');
-  const { densityTable } = await import('./density-report.ts');
+  const { densityMarkdown, densityTable } = await import('./density-report.ts');
   const v = { ...(await livekit.versions()), loadAverage: loadavg() };
   console.log(`${livekit.versionsLine(v)}\n${loadLine(v.loadAverage)}\n`);
   progress('building the functions bundle (wrangler deploy --dry-run)');
@@ -213,6 +215,7 @@ async function densityPart(): Promise<void> {
   const figures = await runDensity(dir!, progress);
   console.log(`${densityTable(figures)}\n`);
   await livekit.writeFigures(DENSITY_JSON, { atIso: new Date().toISOString(), machine: v, ...figures });
+  await writeFile(DENSITY_README, densityMarkdown(figures));
   console.log(`every density figure: ${DENSITY_JSON}`);
 }
 

@@ -175,10 +175,10 @@ export function waterfallSvg(f: WaterfallFigures): string {
     const y = top + i * rowH;
     const start = i === 0 ? 0 : ends[i - 1]!;
     const gap = Math.max(0, ends[i]! - start);
-    const configured = Math.min(gap, Math.max(0, gap - Math.max(0, s.oursMedianMs)));
+    const configured = s.label === 'ours' ? 0 : Math.min(gap, Math.max(0, gap - Math.max(0, s.oursMedianMs)));
     parts.push(`<text x="${labelW - 8}" y="${y + 16}" text-anchor="end">${esc(s.stage)}</text>`);
     // Bars follow the medians of the stage times; the configured share is the median over turns.
-    if (configured > 0) parts.push(`<rect x="${x(start)}" y="${y + 4}" width="${configured * scale}" height="${rowH - 8}" fill="#9aa5b1"/>`);
+    if (configured >= 1) parts.push(`<rect x="${x(start)}" y="${y + 4}" width="${configured * scale}" height="${rowH - 8}" fill="#9aa5b1"/>`);
     if (gap - configured > 0) parts.push(`<rect x="${x(start + configured)}" y="${y + 4}" width="${Math.max(1, (gap - configured) * scale)}" height="${rowH - 8}" fill="#f28c28"/>`);
     parts.push(`<text x="${x(start + gap) + 4}" y="${y + 16}" fill="#333">${esc(`${r(ends[i])} (+${r(gap)})`)}</text>`);
   });
