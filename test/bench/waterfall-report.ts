@@ -209,7 +209,14 @@ export function readmeSnippet(f: WaterfallFigures, svgPath: string): string {
     ...rows,
     '',
     `End-to-end p50 ${r(f.endToEnd?.medianMs)} ms, p95 ${r(f.endToEnd?.p95Ms)} ms. ` +
-      `**overhead** = end-to-end − (end-of-turn silence + STT final + LLM TTFT + TTS TTFB): p50 ${r(f.overhead.p50Ms)} ms, p95 ${r(f.overhead.p95Ms)} ms.`,
+      `**overhead** = end-to-end − (end-of-turn silence + STT final + LLM TTFT + TTS TTFB): p50 ${r(f.overhead.p50Ms)} ms, p95 ${r(f.overhead.p95Ms)} ms ` +
+      `(${Object.entries(f.overheadBySignal).map(([k, o]) => `turns ended by ${k.replace('_', ' ')}: p50 ${r(o.p50Ms)} ms`).join(', ')}).`,
+    ...(f.sttAfterEndpoint
+      ? ['', `Where it goes: when Deepgram's endpoint ends the turn its final is already in hand, yet the transcript reaches the LLM ${r(f.sttAfterEndpoint.medianMs)} ms later (the adapter waits for its Finalize flush); ` +
+          (f.lastLoudIn && f.vadLag ? `the caller's audio takes ${r(f.lastLoudIn.medianMs)} ms to reach the worker's loop and the VAD ${r(f.vadLag.medianMs)} ms more to hear silence; ` : '') +
+          `the LLM and TTS add ${r(f.segments[4]!.oursMedianMs)} and ${r(f.segments[6]!.oursMedianMs)} ms over their configured delays; WebRTC out ${r(f.segments[8]!.gap?.medianMs)} ms. ` +
+          'Other work on the machine raises the transport figures (the bench prints the load average).']
+      : []),
     '',
   ].join('\n');
 }
