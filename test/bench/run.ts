@@ -1,7 +1,8 @@
 // `npm run bench` (node test/bench/run.ts): response-delay figures for the voice agent against the local fakes.
 // It measures and prints; it asserts nothing about speed. Everything runs on this machine (fakes in this process,
 // the console as a child process) and is removed at the end, or on Ctrl-C.
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts';
@@ -12,7 +13,7 @@ import { summarize, table, type Row } from './stats.ts';
 import buildFunctionsBundle from '../global-setup.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
-const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane'] as const;
+const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall', 'density'] as const;
 type Part = (typeof PARTS)[number];
 const only = values.only as Part | undefined;
 if (only !== undefined && !PARTS.includes(only)) {
@@ -22,6 +23,13 @@ if (only !== undefined && !PARTS.includes(only)) {
 const runs = (part: Part) => only === undefined || only === part;
 /** Every LiveKit figure, for reading by tools (git-ignored). */
 const LIVEKIT_JSON = join(import.meta.dirname, '..', '..', '.tmp', 'bench-livekit.json');
+const REPO = join(import.meta.dirname, '..', '..');
+/** The waterfall's figures, its image (committed, the README shows it) and a README snippet for it. */
+const WATERFALL_JSON = join(REPO, '.tmp', 'bench-waterfall.json');
+const WATERFALL_SVG = join(REPO, 'docs', 'waterfall.svg');
+const WATERFALL_README = join(REPO, '.tmp', 'readme-waterfall.md');
+const DENSITY_JSON = join(REPO, '.tmp', 'bench-density.json');
+const DENSITY_README = join(REPO, '.tmp', 'readme-density.md');
 
 let dir: string | undefined;
 /** The LiveKit parts, loaded only when they run (see main). */
@@ -189,6 +197,50 @@ async function main(): Promise<void> {
     await writeFigures(LIVEKIT_JSON, figures);
     console.log(`every LiveKit figure: ${LIVEKIT_JSON}`);
   }
+  if (runs('waterfall')) await waterfallPart();
+  if (runs('density')) await densityPart();
+}
+
+/** `--only density`: 1, 5, 10, 20 rooms at once; CPU, memory, p95; one worker's memory by part; a Fargate size. */
+async function densityPart(): Promise<void> {
+  process.env.NODE_ENV ??= 'production';
+  livekit ??= await import('./livekit-figures.ts');
+  const { runDensity } = await import('./density.ts');
+  const { densityMarkdown, densityTable } = await import('./density-report.ts');
+  const v = { ...(await livekit.versions()), loadAverage: loadavg() };
+  console.log(`${livekit.versionsLine(v)}\n${loadLine(v.loadAverage)}\n`);
+  progress('building the functions bundle (wrangler deploy --dry-run)');
+  await buildFunctionsBundle();
+  progress('density: 1, 5, 10, 20 rooms at once (under 6 min)');
+  const figures = await runDensity(dir!, progress);
+  console.log(`${densityTable(figures)}\n`);
+  await livekit.writeFigures(DENSITY_JSON, { atIso: new Date().toISOString(), machine: v, ...figures });
+  await writeFile(DENSITY_README, densityMarkdown(figures));
+  console.log(`every density figure: ${DENSITY_JSON}`);
+}
+
+/** Other work on the machine moves the "ours" figures: the load at the start is printed with them. */
+function loadLine(load: number[]): string {
+  return `load:      ${load.map((l) => l.toFixed(2)).join(' / ')} (1 / 5 / 15 min load average at the start, ${cpus().length} cores; other work on the machine inflates the "ours" figures)`;
+}
+
+/** `--only waterfall`: one real room, fixed vendor delays, the worker's turn_trace against the caller's clock. */
+async function waterfallPart(): Promise<void> {
+  process.env.NODE_ENV ??= 'production';
+  livekit ??= await import('./livekit-figures.ts');
+  const { runWaterfall, WATERFALL_TURNS } = await import('./waterfall.ts');
+  const report = await import('./waterfall-report.ts');
+  const v = { ...(await livekit.versions()), loadAverage: loadavg() };
+  console.log(`${livekit.versionsLine(v)}\n${loadLine(v.loadAverage)}\n`);
+  progress('building the functions bundle (wrangler deploy --dry-run)');
+  await buildFunctionsBundle();
+  progress(`waterfall: ${WATERFALL_TURNS} questions in one room (~80 s)`);
+  const figures = report.waterfallFigures(await runWaterfall(dir!, progress));
+  console.log(`${report.waterfallTable(figures)}\n`);
+  await report.writeText(WATERFALL_SVG, report.waterfallSvg(figures));
+  await report.writeText(WATERFALL_README, report.readmeSnippet(figures, 'docs/waterfall.svg'));
+  await livekit.writeFigures(WATERFALL_JSON, { atIso: new Date().toISOString(), machine: v, ...figures });
+  console.log(`waterfall: ${WATERFALL_SVG}, README snippet ${WATERFALL_README}, every figure ${WATERFALL_JSON}`);
 }
 
 try {

@@ -11,6 +11,7 @@ import type { AudioSink, Transcription } from '../transport/types.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { SpokenTimeline } from './heard-text.ts';
 import { SentenceChunker } from './sentence-chunker.ts';
+import { wordCount, type TurnTrace } from './turn-trace.ts';
 import { waitOn, type SetTimer } from './wait.ts';
 
 /**
@@ -23,7 +24,9 @@ export interface TtsLookahead {
   lowWaterMs: number;
 }
 
-export const TTS_LOOKAHEAD: TtsLookahead = { maxChunks: 2, lowWaterMs: 800 };
+// The sentence playing and two more at most. The low-water mark is on the transport's clock: 2 s of queued audio
+// covers a TTS first byte even when that clock runs faster than the wall (the console's --fast mode, 20×).
+export const TTS_LOOKAHEAD: TtsLookahead = { maxChunks: 3, lowWaterMs: 2_000 };
 
 export interface Resampler {
   process(pcm: Int16Array): Int16Array;
@@ -62,7 +65,8 @@ export interface AnswerResult {
 
 const ENDS_SENTENCE = /[.!?…]["'”’)\]]*$/;
 
-export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segmentId: string, signal: AbortSignal): Promise<AnswerResult> {
+/** `trace` (optional) gets this answer's stage times: LLM asked, first token, first text to TTS, first byte, first out. */
+export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segmentId: string, signal: AbortSignal, trace?: TurnTrace): Promise<AnswerResult> {
   const started = deps.now();
   const result: AnswerResult = {
     text: '',
@@ -81,10 +85,12 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
 
   const produce = async () => {
     try {
+      trace?.mark('llmRequestAt');
       for await (const ev of streamAnswer({ ...deps.llm, onOutcome: deps.onOutcome }, request, llmStop.signal)) {
         if (ev.type === 'failover') result.failovers++;
         if (ev.type === 'text') {
           result.llmTtftMs ??= deps.now() - started;
+          trace?.mark('llmFirstTokenAt');
           result.providers.llm = ev.provider;
           for (const c of chunker.push(ev.text)) {
             chunked.push(c);
@@ -130,12 +136,17 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
       if (signal.aborted) break;
       const resamplers = new Map<number, Resampler>();
       const ttsStarted = deps.now();
+      if (trace && index === 0) {
+        trace.mark('ttsFirstTextAt');
+        trace.firstTextWords = wordCount(text);
+      }
       let first = true;
       for await (const ev of deps.tts.speak(text, signal, previous)) {
         if (ev.type === 'failover') {
           result.failovers++;
           continue;
         }
+        if (index === 0) trace?.mark('ttsFirstByteAt');
         let pcm = ev.pcm;
         if (ev.sampleRate !== deps.sink.sampleRate) {
           let r = resamplers.get(ev.sampleRate);
@@ -143,6 +154,7 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
           pcm = r.process(pcm);
         }
         if (pcm.length === 0 || signal.aborted) continue;
+        if (trace && result.firstAudioAtMs === undefined) deps.sink.onNextOut?.((at) => trace.mark('firstFrameOutAt', at));
         deps.sink.write(pcm);
         result.timeline.add(text, (pcm.length / deps.sink.sampleRate) * 1000, index);
         result.providers.tts = ev.provider;

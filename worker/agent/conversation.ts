@@ -7,6 +7,7 @@ import type { Transport } from '../transport/types.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { ConversationHistory } from './history.ts';
 import { StateMachine, type ConversationState } from './state-machine.ts';
+import { TurnTrace, epochMs, isLoud, type EndSignal } from './turn-trace.ts';
 import { TurnRunner } from './turns.ts';
 import type { ConversationOptions, VoiceActivity } from './types.ts';
 
@@ -24,6 +25,8 @@ interface Utterance {
   transcript: Promise<{ text: string; provider?: string; failovers: number; error?: unknown }>;
   speechEndedAtMs?: number;
   audioEndedAtMs?: number;
+  /** Stage times for the `turn_trace` log line. */
+  trace: TurnTrace;
 }
 
 export class Conversation {
@@ -74,7 +77,7 @@ export class Conversation {
       if (signal.aborted) break;
       await this.#onFrame(frame);
     }
-    if (this.#utterance) this.#endUtterance();
+    if (this.#utterance) this.#endUtterance('input_ended');
     await Promise.allSettled([...this.#pending]);
   }
 
@@ -94,14 +97,20 @@ export class Conversation {
   }
 
   async #onFrame(frame: Int16Array): Promise<void> {
-    for (const ev of await this.#vad.push(frame)) {
+    const arrivedAt = epochMs();
+    const events = await this.#vad.push(frame);
+    if (this.#utterance && isLoud(frame)) this.#utterance.trace.lastLoudInAt = arrivedAt;
+    // The end-of-turn wait starts when the VAD first hears silence; speech again means it was only a pause.
+    if (this.#utterance && this.#vad.trailingSilenceMs > 0) this.#utterance.trace.mark('vadSilenceAt');
+    else if (this.#utterance) this.#utterance.trace.unmark('vadSilenceAt');
+    for (const ev of events) {
       if (ev.type === 'speech_start') this.#startUtterance(ev.pcm16k);
       else if (ev.type === 'speech_audio') {
         // The STT's endpointing may end a turn before the VAD does; if the caller goes on talking inside the VAD's
         // silence window, the VAD never announces a new start, so the words that follow begin the next utterance.
         if (!this.#utterance && this.#vad.trailingSilenceMs === 0) this.#startUtterance(ev.pcm16k, false);
         else this.#utteranceAudio(ev.pcm16k);
-      } else this.#endUtterance();
+      } else this.#endUtterance('vad_silence');
     }
     const current = this.#utterance;
     // The utterance's audio runs on through the silence the VAD waits out before ending it: that is not speech, and
@@ -142,6 +151,7 @@ export class Conversation {
       cutThinking: false,
       finals: [],
       transcript: Promise.resolve({ text: '', failovers: 0 }),
+      trace: new TurnTrace(),
     };
     this.#utterance = u;
     this.#utteranceAudio(pcm16k);
@@ -171,7 +181,7 @@ export class Conversation {
         }
         // The provider's own endpointing ends the turn early once the VAD also hears silence.
         if (((ev.type === 'final' && ev.speechFinal) || ev.type === 'utterance_end') && this.#utterance === u && this.#vad.trailingSilenceMs >= this.#o.earlyEndSilenceMs) {
-          this.#endUtterance();
+          this.#endUtterance('stt_endpoint');
         }
       }
       return { text: u.finals.join(' ').trim(), ...(provider ? { provider } : {}), failovers };
@@ -180,9 +190,11 @@ export class Conversation {
     }
   }
 
-  #endUtterance(): void {
+  #endUtterance(signal: EndSignal): void {
     const u = this.#utterance;
     if (!u) return;
+    u.trace.mark('turnEndAt');
+    u.trace.endSignal = signal;
     this.#utterance = undefined;
     const now = this.#t.now();
     u.audioEndedAtMs = now;
@@ -195,6 +207,7 @@ export class Conversation {
   async #finishTurn(u: Utterance): Promise<void> {
     const t = await u.transcript;
     const finalAtMs = this.#t.now();
+    u.trace.mark('sttFinalAt');
     if (t.error instanceof ChainExhaustedError) {
       this.#o.log.warn({ event: 'stt_chain_exhausted', failures: t.error.failures.length }, 'no speech-to-text provider answered');
       if (!t.text) {
@@ -215,7 +228,8 @@ export class Conversation {
       sttFinalLatencyMs: Math.max(0, finalAtMs - (u.audioEndedAtMs ?? finalAtMs)),
       ...(t.provider ? { providers: { stt: t.provider } } : {}),
     };
-    await this.#turns.answer(t.text, u.speechEndedAtMs ?? finalAtMs, timing, t.failovers);
+    await this.#turns.answer(t.text, u.speechEndedAtMs ?? finalAtMs, timing, t.failovers, u.trace);
+    u.trace.emit(this.#o.log, { utterance: u.id, words: t.text.split(/\s+/).length });
     this.#lastActivityMs = this.#t.now();
   }
 

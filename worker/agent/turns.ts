@@ -7,6 +7,7 @@ import { SpokenTimeline } from './heard-text.ts';
 import type { ConversationHistory } from './history.ts';
 import type { StateMachine } from './state-machine.ts';
 import { turnMetricsOf } from '../transport/types.ts';
+import type { TurnTrace } from './turn-trace.ts';
 import type { ConversationOptions } from './types.ts';
 import { waitOn, type SetTimer } from './wait.ts';
 
@@ -62,12 +63,12 @@ export class TurnRunner {
     this.#o.log.info({ event: 'interrupted', reason }, 'agent interrupted');
   }
 
-  async answer(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number): Promise<void> {
+  async answer(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number, trace?: TurnTrace): Promise<void> {
     await this.#turnFree();
     const user = { role: 'user' as const, text: userText, atMs: Date.now() };
     this.#history.add(user);
     this.#o.report.appendHistory([user]);
-    await this.#respond(userText, speechEndedAtMs, timing, sttFailovers);
+    await this.#respond(userText, speechEndedAtMs, timing, sttFailovers, trace);
   }
 
   /** Answers the caller's last words again (the answer to them was cut before it played, by what was no turn). */
@@ -78,12 +79,12 @@ export class TurnRunner {
     await this.#respond(last.text, speechEndedAtMs, {}, 0);
   }
 
-  async #respond(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number): Promise<void> {
+  async #respond(userText: string, speechEndedAtMs: number, timing: Partial<TurnTiming>, sttFailovers: number, trace?: TurnTrace): Promise<void> {
     const turn = ++this.#turn;
     await this.#run('answer', async (running) => {
       this.#state.to('thinking', 'end of turn');
       const request = { system: this.#o.systemPrompt, messages: this.#history.forModel(), maxTokens: this.#o.llmMaxTokens };
-      const result = await speakAnswer(this.#deps(), request, `agent-${turn}`, running.controller.signal);
+      const result = await speakAnswer(this.#deps(), request, `agent-${turn}`, running.controller.signal, trace);
       // Synthesis runs ahead of playout, so most barge-ins land while the queued audio drains: judge after it.
       await this.#drain(running.controller.signal);
       const interrupted = running.cutAtPlayedMs !== undefined;

@@ -8,6 +8,7 @@ import { resample } from '../audio/resample.ts';
 import { readWavFile } from '../audio/wav-read.ts';
 import { encodeWav } from '../audio/wav.ts';
 import { FrameQueue } from './frame-queue.ts';
+import { OutWatch } from './out-watch.ts';
 import { PlayoutQueue, samplesToMs } from './playout-queue.ts';
 import { TransportListeners } from './transport-listeners.ts';
 import type { AgentState, AudioSink, Transcription, Transport, TransportEvents, TurnMetrics } from './types.ts';
@@ -71,6 +72,8 @@ class FileTimelineTransport implements FileTransport {
   readonly #clock: VirtualClock;
   readonly #frames = new FrameQueue<Int16Array>();
   readonly #playout = new PlayoutQueue();
+  /** Which agent samples reached the output timeline (the turn trace's first frame out). */
+  readonly #out = new OutWatch();
   readonly #listeners = new TransportListeners();
   /** The output timeline, one frame per tick; silent ticks share one empty frame. */
   readonly #timeline: Int16Array[] = [];
@@ -166,6 +169,7 @@ class FileTimelineTransport implements FileTransport {
     const frame = new Int16Array(this.#outputFrameSamples);
     const pulled = this.#playout.pullInto(frame);
     this.#playedSamples += pulled;
+    this.#out.wentOut(pulled);
     this.#timeline.push(pulled === 0 ? this.#silentOutputFrame : frame);
 
     const callerFrame = this.#callerFrames[this.#nextCallerFrame];
@@ -191,8 +195,13 @@ class FileTimelineTransport implements FileTransport {
     const sampleRate = this.#outputSampleRate;
     return {
       sampleRate,
-      write: (pcm) => playout.push(pcm),
-      clear: () => samplesToMs(playout.clear(), sampleRate),
+      write: (pcm) => (playout.push(pcm), this.#out.wrote(pcm.length)),
+      clear: () => {
+        const dropped = playout.clear();
+        this.#out.dropped(dropped);
+        return samplesToMs(dropped, sampleRate);
+      },
+      onNextOut: (listener) => this.#out.onNextOut(listener),
       playedMs: () => samplesToMs(this.#playedSamples, sampleRate),
       queuedMs: () => samplesToMs(playout.queuedSamples, sampleRate),
     };

@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AudioFrame, type AudioSource } from '@livekit/rtc-node';
 import type { Logger } from '../log.ts';
+import { OutWatch } from './out-watch.ts';
 import { PlayoutQueue, samplesToMs } from './playout-queue.ts';
 import type { AudioSink } from './types.ts';
 
@@ -19,6 +20,7 @@ export class LiveKitAudioSink implements AudioSink {
   readonly sampleRate: number;
   readonly #source: AudioSource;
   readonly #queue = new PlayoutQueue();
+  readonly #out = new OutWatch();
   readonly #frameSamples: number;
   readonly #leadMs: number;
   readonly #logger: Logger | undefined;
@@ -49,16 +51,23 @@ export class LiveKitAudioSink implements AudioSink {
   write(pcm: Int16Array): void {
     if (this.#stop.signal.aborted || pcm.length === 0) return;
     this.#queue.push(pcm);
+    this.#out.wrote(pcm.length);
     this.#wake();
   }
 
   clear(): number {
-    const droppedHereMs = samplesToMs(this.#queue.clear(), this.sampleRate);
+    const droppedSamples = this.#queue.clear();
+    this.#out.dropped(droppedSamples);
+    const droppedHereMs = samplesToMs(droppedSamples, this.sampleRate);
     const droppedInSourceMs = this.#source.queuedDuration;
     // After close() the transport may already have disposed of the source: nothing more is played anyway.
     if (!this.#stop.signal.aborted) this.#source.clearQueue();
     this.#capturedMs = Math.max(0, this.#capturedMs - droppedInSourceMs);
     return droppedHereMs + droppedInSourceMs;
+  }
+
+  onNextOut(listener: (atEpochMs: number) => void): void {
+    this.#out.onNextOut(listener);
   }
 
   playedMs(): number {
@@ -102,6 +111,8 @@ export class LiveKitAudioSink implements AudioSink {
       const pcm = new Int16Array(Math.min(this.#frameSamples, this.#queue.queuedSamples));
       this.#queue.pullInto(pcm);
       this.#capturedMs += samplesToMs(pcm.length, this.sampleRate);
+      // Handed to rtc-node now; after silence its source is empty, so this frame is the next one WebRTC sends.
+      this.#out.wentOut(pcm.length);
       try {
         await this.#source.captureFrame(new AudioFrame(pcm, this.sampleRate, 1, pcm.length));
       } catch (error) {

@@ -16,6 +16,8 @@ export interface AudioSink {
   playedMs(): number;
   /** Ms queued and not yet played. */
   queuedMs(): number;
+  /** Calls `listener` once with the epoch ms at which the next sample written leaves the worker (the turn trace). */
+  onNextOut?(listener: (atEpochMs: number) => void): void;
 }
 
 export interface TransportEvents {

@@ -1,0 +1,77 @@
+// Where a turn's time goes, stage by stage: one `turn_trace` line (info) per answered turn, so a bench in another
+// process can lay each stage against its own clock. Times are EPOCH milliseconds (performance.timeOrigin +
+// performance.now()): two processes on one machine share that clock to well under a millisecond, which the transports'
+// own clocks (the console's may run 20× fast) do not. Word counts only, never the words: it is logged at info.
+import type { AgentLogger } from './types.ts';
+
+/** Wall-clock epoch ms with sub-ms precision, comparable across processes on the same machine. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** The stages in the order a turn passes them (the bench and the unit test rely on this order). */
+export const TRACE_STAGES = [
+  /** The VAD first heard silence at the end of the caller's speech (the end-of-turn wait starts). */
+  'vadSilenceAt',
+  /** The utterance was closed: audio to STT ended (by `endSignal`). */
+  'turnEndAt',
+  /** The STT chain's final transcript was in hand. */
+  'sttFinalAt',
+  /** The LLM chain was asked. */
+  'llmRequestAt',
+  'llmFirstTokenAt',
+  /** The first chunk of text went to the TTS chain (`firstTextWords` words long). */
+  'ttsFirstTextAt',
+  'ttsFirstByteAt',
+  /** The first frame of the answer left the worker (handed to WebRTC, or laid on the console's output timeline). */
+  'firstFrameOutAt',
+] as const;
+
+export type TraceStage = (typeof TRACE_STAGES)[number];
+
+/** What ended the caller's turn. */
+export type EndSignal = 'vad_silence' | 'stt_endpoint' | 'input_ended';
+
+export class TurnTrace {
+  readonly at: Partial<Record<TraceStage, number>> = {};
+  endSignal: EndSignal | undefined;
+  firstTextWords: number | undefined;
+  /**
+   * When the conversation loop took in the utterance's last loud frame (not a stage: it may trail vadSilenceAt): it
+   * splits the time before the VAD hears silence into the transport's share (queueing included) and the VAD's.
+   */
+  lastLoudInAt: number | undefined;
+  #emitted = false;
+
+  /** The first mark of a stage wins: later passes (a second sentence, a failover) are not "first". */
+  mark(stage: TraceStage, atMs: number = epochMs()): void {
+    this.at[stage] ??= atMs;
+  }
+
+  /** Forgets a stage (the VAD heard speech again: its silence was a pause, not the end). */
+  unmark(stage: TraceStage): void {
+    delete this.at[stage];
+  }
+
+  /** One line per turn, once; `extra` says how the turn went (its number, interrupted…). */
+  emit(log: AgentLogger, extra: Record<string, unknown> = {}): void {
+    if (this.#emitted) return;
+    this.#emitted = true;
+    const stages = Object.fromEntries(TRACE_STAGES.filter((s) => this.at[s] !== undefined).map((s) => [s, Math.round(this.at[s]! * 10) / 10]));
+    const lastLoudInAt = this.lastLoudInAt === undefined ? undefined : Math.round(this.lastLoudInAt * 10) / 10;
+    log.info({ event: 'turn_trace', ...extra, endSignal: this.endSignal, firstTextWords: this.firstTextWords, lastLoudInAt, ...stages }, 'turn trace');
+  }
+}
+
+export function wordCount(text: string): number {
+  return text.split(/\s+/).filter((w) => w.length > 0).length;
+}
+
+/** RMS (int16) above which a frame holds sound: the bench's callers judge their own audio with the same figure. */
+export const LOUD_RMS = 300;
+
+export function isLoud(pcm: Int16Array): boolean {
+  let sum = 0;
+  for (const v of pcm) sum += v * v;
+  return pcm.length > 0 && Math.sqrt(sum / pcm.length) > LOUD_RMS;
+}
