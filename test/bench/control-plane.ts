@@ -153,6 +153,8 @@ export async function runControlPlaneBench(options: { requests: number; concurre
       FUNCTIONS_PUBLIC_URL: `http://127.0.0.1:${await closedPort()}`,
       RATE_LIMIT_PER_KEY_PER_MINUTE: '100000',
       RATE_LIMIT_PER_IP_PER_MINUTE: '100000',
+      // Every webhook opens a session that stays open: the cap would soon refuse them (and then tokens too).
+      MAX_CONCURRENT_SESSIONS: '100000',
     }),
     0,
     { quiet: true },
