@@ -125,6 +125,12 @@ export async function convertWav(input: string, output: string, sampleRate: numb
   return output;
 }
 
+/** `text` spoken by espeak-ng as 48 kHz mono PCM: what a WebRTC caller's microphone sends. */
+export async function spokenPcm48k(dir: string, name: string, text: string): Promise<Int16Array> {
+  const wav = await convertWav(await speechWav(dir, name, [{ say: text }]), join(dir, `${name}-48k.wav`), 48_000, 1);
+  return (await readWavFile(wav)).pcm;
+}
+
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(3);
 }

@@ -2,13 +2,11 @@
 // by the reconcile and the caller hears the agent again; a livekit-server restart mid-call leaves no orphan worker;
 // functions that cannot be reached mid-call do not stop the conversation, and its metrics arrive once they are back.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { readWavFile } from '../../worker/audio/wav-read.ts';
-import { Caller, MIC_RATE } from '../support/caller.ts';
+import { Caller } from '../support/caller.ts';
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { waitFor } from '../support/wait.ts';
-import { convertWav, makeTempDir, removeDir, speechWav } from './console-support.ts';
+import { makeTempDir, removeDir, spokenPcm48k } from './console-support.ts';
 
 const HEARTBEAT_TIMEOUT_MS = 10_000;
 
@@ -21,8 +19,7 @@ describe('faults around a call in a real LiveKit room', () => {
   beforeAll(async () => {
     stack = await startLiveStack({ bindings: { WORKER_HEARTBEAT_TIMEOUT_MS: String(HEARTBEAT_TIMEOUT_MS) } });
     dir = await makeTempDir('livekit-faults');
-    const wav = await convertWav(await speechWav(dir, 'question', [{ say: 'Are you there' }]), join(dir, 'question-48k.wav'), MIC_RATE, 1);
-    question = (await readWavFile(wav)).pcm;
+    question = await spokenPcm48k(dir, 'question', 'Are you there');
   });
   afterEach(async () => {
     await Promise.all(callers.splice(0).map((c) => c.leave()));

@@ -4,14 +4,12 @@
 // the session ends. Exactly one agent per room, even when a webhook is delivered again byte for byte. The health
 // scores follow what the worker reported: a room opened after a provider failed gets the other provider first.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { HistoryMessage } from '../../functions/contract.ts';
-import { readWavFile } from '../../worker/audio/wav-read.ts';
-import { Caller, MIC_RATE } from '../support/caller.ts';
+import { Caller } from '../support/caller.ts';
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { waitFor } from '../support/wait.ts';
-import { convertWav, makeTempDir, removeDir, speechWav } from './console-support.ts';
+import { makeTempDir, removeDir, spokenPcm48k } from './console-support.ts';
 
 describe('the loop closed by LiveKit itself', () => {
   let stack: LiveStack;
@@ -24,8 +22,7 @@ describe('the loop closed by LiveKit itself', () => {
     // one of them (no single worker can open a circuit for everybody), so it takes failures seen in two rooms.
     stack = await startLiveStack({ bindings: { HEALTH_OPEN_AFTER_FAILURES: '2', HEALTH_COOL_DOWN_MS: '600000' } });
     dir = await makeTempDir('livekit-loop');
-    const wav = await convertWav(await speechWav(dir, 'question', [{ say: 'What time is it' }]), join(dir, 'question-48k.wav'), MIC_RATE, 1);
-    question = (await readWavFile(wav)).pcm;
+    question = await spokenPcm48k(dir, 'question', 'What time is it');
   });
   afterEach(async () => {
     await Promise.all(callers.splice(0).map((c) => c.leave()));

@@ -3,14 +3,12 @@
 // is measured on the audio the caller received; the agent's states and both sides' captions arrive as LiveKit's client
 // components read them; a barge-in over WebRTC silences the agent, and the history keeps only what the caller heard.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { HistoryMessage } from '../../functions/contract.ts';
-import { readWavFile } from '../../worker/audio/wav-read.ts';
-import { Caller, inOrder, MIC_RATE } from '../support/caller.ts';
+import { Caller, inOrder } from '../support/caller.ts';
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { waitFor } from '../support/wait.ts';
-import { convertWav, makeTempDir, removeDir, speechWav } from './console-support.ts';
+import { makeTempDir, removeDir, spokenPcm48k } from './console-support.ts';
 
 const QUESTION = 'What is the weather like today';
 const TRANSCRIPT = 'what is the weather like today';
@@ -24,11 +22,6 @@ const LONG_REPLY =
   'By noon the sun breaks through and the whole valley turns green and gold. ' +
   'In the evening the wind comes back and the clouds gather again over the peaks.';
 const BARGE_IN_MIN_MS = 300;
-
-async function speech48k(dir: string, name: string, text: string): Promise<Int16Array> {
-  const wav = await convertWav(await speechWav(dir, name, [{ say: text }]), join(dir, `${name}-48k.wav`), MIC_RATE, 1);
-  return (await readWavFile(wav)).pcm;
-}
 
 describe('the media worker in a real LiveKit room', () => {
   let stack: LiveStack;
@@ -56,9 +49,9 @@ describe('the media worker in a real LiveKit room', () => {
     // Thinking lasts long enough for the caller to see that state, however the server paces attribute updates.
     fakes.openai.setProfile({ ttfbMs: 400 });
     const [question, followUp, interruption] = await Promise.all([
-      speech48k(dir, 'question', QUESTION),
-      speech48k(dir, 'follow-up', 'What about tomorrow'),
-      speech48k(dir, 'interruption', INTERRUPTION),
+      spokenPcm48k(dir, 'question', QUESTION),
+      spokenPcm48k(dir, 'follow-up', 'What about tomorrow'),
+      spokenPcm48k(dir, 'interruption', INTERRUPTION),
     ]);
 
     // 1. The caller joins with a token from the functions; LiveKit's webhook launches exactly one agent.
