@@ -86,7 +86,8 @@ const userCaptions = (v: PageView) => v.captions.filter((c) => c.speaker === 'us
 describe('the talk page in Chromium, one call', () => {
   it('Talk: the agent arrives, states follow, both sides are captioned, and the agent is heard in the page', async () => {
     showLogsOnFailure();
-    call = await openTalkPage(browser!, `${stack!.fn.url}/`);
+    // A loaded machine can take well over the default 20 s to start a worker process: this test is not about that.
+    call = await openTalkPage(browser!, `${stack!.fn.url}/?agentWaitS=60`);
     await call.page.evaluate(() => {
       const states: string[] = [];
       (window as unknown as { __states: string[] }).__states = states;

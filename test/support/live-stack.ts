@@ -6,6 +6,7 @@ import { closedPort } from '../fakes/kit/server.ts';
 import { startFakes, type Fakes } from '../e2e/console-support.ts';
 import { startFunctionsGate, type FunctionsGate } from './functions-gate.ts';
 import { startFunctions, testBindings, type FunctionsHandle } from './functions.ts';
+import { pickLiveKitPort } from '../../infra/local/livekit/server.ts';
 import { startTestLiveKit, type LiveKitServer } from './livekit-server.ts';
 import { startLocalLauncher, type LauncherTask, type RunningLauncher } from './local-launcher.ts';
 import { startUpstashStack, type UpstashStack } from './redis.ts';
@@ -69,7 +70,7 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
   const [fakes, stack, livekitPort, functionsPort, gatePort] = await Promise.all([
     startFakes(),
     startUpstashStack(),
-    closedPort(),
+    pickLiveKitPort(),
     closedPort(),
     closedPort(),
   ]);

@@ -92,21 +92,37 @@ export function liveKitConfig(o: Required<Omit<LiveKitServerOptions, 'onLog' | '
   return JSON.stringify(config);
 }
 
-async function freeTcpPort(): Promise<number> {
+// Ports are picked below Linux's ephemeral range (32768+), where outgoing connections take theirs: a port found free
+// there stays free until the server binds it, unless another test picked the same one (then the start is retried).
+const PICK_FROM = 20_000;
+const PICK_TO = 32_000;
+
+async function bindsTcp(port: number): Promise<boolean> {
   const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
+  return new Promise((done) => {
+    probe.once('error', () => done(false));
+    probe.listen(port, '0.0.0.0', () => probe.close(() => done(true)));
+  });
 }
 
-async function freeUdpPort(): Promise<number> {
+async function bindsUdp(port: number): Promise<boolean> {
   const probe = createSocket('udp4');
-  await new Promise<void>((done) => probe.bind(0, '127.0.0.1', done));
-  const port = probe.address().port;
-  await new Promise<void>((done) => probe.close(() => done()));
-  return port;
+  return new Promise((done) => {
+    probe.once('error', () => (probe.close(), done(false)));
+    probe.bind(port, '127.0.0.1', () => probe.close(() => done(true)));
+  });
 }
+
+async function pickPort(binds: (port: number) => Promise<boolean>): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const port = PICK_FROM + Math.floor(Math.random() * (PICK_TO - PICK_FROM));
+    if (await binds(port)) return port;
+  }
+  throw new Error(`no free port between ${PICK_FROM} and ${PICK_TO}`);
+}
+
+/** A free TCP port for livekit-server's HTTP listener, when the caller must know it before the server starts. */
+export const pickLiveKitPort = (): Promise<number> => pickPort(bindsTcp);
 
 async function answers(httpUrl: string): Promise<boolean> {
   try {
@@ -123,9 +139,9 @@ export async function startLiveKitServer(options: LiveKitServerOptions = {}): Pr
   const binary = liveKitServerBinary();
   if (!existsSync(binary)) throw new LiveKitServerMissingError(binary);
   const settings = {
-    port: options.port || (await freeTcpPort()),
-    tcpPort: options.tcpPort || (await freeTcpPort()),
-    udpPort: options.udpPort || (await freeUdpPort()),
+    port: options.port || (await pickPort(bindsTcp)),
+    tcpPort: options.tcpPort || (await pickPort(bindsTcp)),
+    udpPort: options.udpPort || (await pickPort(bindsUdp)),
     apiKey: options.apiKey ?? 'devkey',
     apiSecret: options.apiSecret ?? 'secret',
     webhookUrls: options.webhookUrls ?? [],
@@ -180,7 +196,18 @@ export async function startLiveKitServer(options: LiveKitServerOptions = {}): Pr
     clearTimeout(timer);
   };
 
-  await launch();
+  // Another process may have taken a port picked for us between the probe and the server's bind: pick again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      const clash = err instanceof Error && err.message.includes('address already in use');
+      if (!clash || attempt === 3 || (options.tcpPort && options.udpPort)) throw err;
+      if (!options.tcpPort) settings.tcpPort = await pickPort(bindsTcp);
+      if (!options.udpPort) settings.udpPort = await pickPort(bindsUdp);
+    }
+  }
   return {
     url: `ws://127.0.0.1:${settings.port}`,
     httpUrl,
