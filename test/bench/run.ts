@@ -6,12 +6,15 @@ import { parseArgs } from 'node:util';
 import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts';
 import { SCENARIOS, TURNS, makeQuestionsWav, runScenario, type ScenarioResult, type TurnMeasure } from './console-scenarios.ts';
 import { HEDGE_AFTER_MS, HEDGE_REQUESTS, runHedging, type FirstText } from './hedging.ts';
+import { peersTable, runPeers } from './peers.ts';
+import { killAllPeerProcesses } from './peers/processes.ts';
 import { summarize, table, type Row } from './stats.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
 const only = values.only;
-if (only !== undefined && only !== 'console' && only !== 'hedging') {
-  console.error('usage: node test/bench/run.ts [--only console|hedging]');
+const SECTIONS = ['console', 'hedging', 'peers'];
+if (only !== undefined && !SECTIONS.includes(only)) {
+  console.error(`usage: node test/bench/run.ts [--only ${SECTIONS.join('|')}]`);
   process.exit(2);
 }
 
@@ -20,6 +23,7 @@ let dir: string | undefined;
 // The fakes live in this process and close with it; the console child and the temporary files need an explicit end.
 async function cleanUp(): Promise<void> {
   killConsoles();
+  killAllPeerProcesses();
   await removeDir(dir);
 }
 
@@ -34,7 +38,7 @@ function header(): string {
   return [
     'Voice agent latency benchmark (figures in ms; median and p90 by nearest rank: under 10 samples p90 is the largest)',
     `machine:   ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform} ${process.arch}, node ${process.version}`,
-    'reproduce: npm run bench   (= node test/bench/run.ts [--only console|hedging])',
+    `reproduce: npm run bench   (= node test/bench/run.ts [--only ${SECTIONS.join('|')}])`,
     'setup:     fake vendors on 127.0.0.1 in this process; the console (worker/console.ts) as a child process in real time;',
     '           console times move in 20 ms transport frames and the waveforms are read in 20 ms windows',
   ].join('\n');
@@ -108,7 +112,8 @@ function hedgingTable(unhedged: FirstText[], hedged: FirstText[]): string {
 async function main(): Promise<void> {
   console.log(`${header()}\n`);
   dir = await makeTempDir('bench');
-  if (only !== 'hedging') {
+  const run = (section: string) => only === undefined || only === section;
+  if (run('console')) {
     progress('making the spoken questions (espeak-ng, sox)');
     const normalWav = await makeQuestionsWav(dir, SCENARIOS.baseline.gapMs);
     const stallWav = await makeQuestionsWav(dir, SCENARIOS.primaryLlmStall.gapMs);
@@ -122,10 +127,13 @@ async function main(): Promise<void> {
     console.log(`${failoverTable(failing, baseline)}\n`);
     console.log(`${failoverTable(stalling, baseline)}\n`);
   }
-  if (only !== 'console') {
+  if (run('hedging')) {
     progress(`scenario 3: hedging, ${2 * HEDGE_REQUESTS} requests (~20 s)`);
     const { unhedged, hedged } = await runHedging();
     console.log(`${hedgingTable(unhedged, hedged)}\n`);
+  }
+  if (run('peers')) {
+    console.log(`${peersTable(await runPeers(dir, progress))}\n`);
   }
 }
 
