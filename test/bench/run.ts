@@ -9,11 +9,13 @@ import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts'
 import { SCENARIOS, TURNS, makeQuestionsWav, runScenario, type ScenarioResult, type TurnMeasure } from './console-scenarios.ts';
 import { runControlPlaneBench, type ControlPlaneFigures } from './control-plane.ts';
 import { HEDGE_AFTER_MS, HEDGE_REQUESTS, runHedging, type FirstText } from './hedging.ts';
+import { peersTable, runPeers } from './peers.ts';
+import { killAllPeerProcesses } from './peers/processes.ts';
 import { summarize, table, type Row } from './stats.ts';
 import buildFunctionsBundle from '../global-setup.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
-const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall', 'density'] as const;
+const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall', 'density', 'peers'] as const;
 type Part = (typeof PARTS)[number];
 const only = values.only as Part | undefined;
 if (only !== undefined && !PARTS.includes(only)) {
@@ -39,6 +41,7 @@ let livekit: typeof import('./livekit-figures.ts') | undefined;
 async function cleanUp(): Promise<void> {
   killConsoles();
   await livekit?.disposeRtc();
+  killAllPeerProcesses();
   await removeDir(dir);
 }
 
@@ -197,6 +200,7 @@ async function main(): Promise<void> {
     await writeFigures(LIVEKIT_JSON, figures);
     console.log(`every LiveKit figure: ${LIVEKIT_JSON}`);
   }
+  if (runs('peers')) console.log(`${peersTable(await runPeers(dir, progress))}\n`);
   if (runs('waterfall')) await waterfallPart();
   if (runs('density')) await densityPart();
 }

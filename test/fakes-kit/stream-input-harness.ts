@@ -1,4 +1,5 @@
-// A bare `ws` client for ElevenLabs stream-input (no SDK wraps it), recording every message, with bounded waits.
+// A bare `ws` client for ElevenLabs stream-input and multi-stream-input (no SDK wraps them), recording every message,
+// with bounded waits.
 import { WebSocket } from 'ws';
 import { waitFor } from '../support/wait.ts';
 
@@ -16,15 +17,15 @@ export type StreamInputCall = {
 export async function openStreamInput(
   baseUrl: string,
   voice: string,
-  options: { headers?: Record<string, string>; query?: string } = {},
+  options: { headers?: Record<string, string>; query?: string; endpoint?: 'stream-input' | 'multi-stream-input' } = {},
 ): Promise<StreamInputCall> {
   const query = options.query ?? 'model_id=eleven_flash_v2_5&output_format=pcm_24000';
-  const url = `${baseUrl.replace(/^http/, 'ws')}/v1/text-to-speech/${voice}/stream-input?${query}`;
+  const url = `${baseUrl.replace(/^http/, 'ws')}/v1/text-to-speech/${voice}/${options.endpoint ?? 'stream-input'}?${query}`;
   const ws = new WebSocket(url, { headers: options.headers ?? {} });
   const messages: StreamInputMessage[] = [];
   ws.on('message', (data) => messages.push(JSON.parse(String(data)) as StreamInputMessage));
   const closed = new Promise<{ code: number; reason: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('stream-input socket still open after 5 s')), 5_000).unref();
+    const timer = setTimeout(() => reject(new Error(`${options.endpoint ?? 'stream-input'} socket still open after 5 s`)), 5_000).unref();
     ws.once('close', (code, reason) => {
       clearTimeout(timer);
       resolve({ code, reason: reason.toString('utf8') });

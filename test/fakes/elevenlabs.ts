@@ -3,6 +3,8 @@
 //   `new ElevenLabsClient({ apiKey, baseUrl: fake.url, maxRetries: 0 })` then `textToSpeech.stream(voice, {...})`.
 // - GET /v1/text-to-speech/{voice}/stream-input (route 'tts-ws'): the WebSocket no SDK wraps (use `ws`): base64 audio
 //   messages with alignment, {"isFinal":true} and close 1000 after {"text":""}, input_timeout_exceeded + close 1008.
+// - GET /v1/text-to-speech/{voice}/multi-stream-input (route 'tts-multi-ws'): several contexts over one socket, the
+//   endpoint the LiveKit Agents and Pipecat plugins use (see elevenlabs/multi-stream-input.ts).
 // Auth is the xi-api-key header (or, on the websocket, the first message's xi-api-key). Faults: see test/fakes/README.md.
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -14,6 +16,7 @@ import { sendJson, streamResponse } from './kit/stream.ts';
 import { WsOutbox } from './ws-outbox.ts';
 import { invalidKeyBody, missingKeyBody, statusBody, validationBody } from './elevenlabs/errors.ts';
 import { parseOutputFormat, parseSpeechBody } from './elevenlabs/request.ts';
+import { MultiStreamInputSession, type MultiStreamMessage } from './elevenlabs/multi-stream-input.ts';
 import { StreamInputSession, type StreamInputMessage } from './elevenlabs/stream-input.ts';
 
 export type FakeElevenLabsOptions = {
@@ -30,10 +33,12 @@ export type FakeElevenLabs = FakeServer;
 
 export const TTS_ROUTE = 'tts';
 export const TTS_WS_ROUTE = 'tts-ws';
+export const TTS_MULTI_WS_ROUTE = 'tts-multi-ws';
 const DEFAULT_INACTIVITY_TIMEOUT_MS = 20_000;
 const KEY_IN_MESSAGE = /("(?:xi-api-key|xi_api_key|authorization)"\s*:\s*)"[^"]*"/g;
 const SPEECH_PATH = /^\/v1\/text-to-speech\/(?<voice>[^/]+)\/stream$/;
 const STREAM_INPUT_PATH = /^\/v1\/text-to-speech\/(?<voice>[^/]+)\/stream-input$/;
+const MULTI_STREAM_INPUT_PATH = /^\/v1\/text-to-speech\/(?<voice>[^/]+)\/multi-stream-input$/;
 
 function toText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
@@ -65,7 +70,8 @@ async function streamSpeech(ctx: RequestContext): Promise<void> {
 export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): Promise<FakeElevenLabs> {
   const wss = new WebSocketServer({ noServer: true });
 
-  function acceptStreamInput(ctx: UpgradeContext): void {
+  /** Both WebSockets: the same handshake checks, outbox and request log; `multi` picks the session. */
+  function acceptStreamInput(ctx: UpgradeContext, multi: boolean): void {
     const { req, socket, head, record, fault, url, profile } = ctx;
     const refuse = (status: number, body: unknown) => {
       record.status = status;
@@ -85,7 +91,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
 
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       record.status = 101;
-      const outbox = new WsOutbox<StreamInputMessage>({
+      const outbox = new WsOutbox<StreamInputMessage | MultiStreamMessage>({
         socket: ws,
         fault,
         isChunk: (message) => 'audio' in message,
@@ -97,7 +103,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
           if (applied.kind === 'destroyAfter') record.serverDestroyed = true;
         },
       });
-      const session = new StreamInputSession({
+      const settings = {
         outbox,
         sampleRate: format.sampleRate,
         chunkMs: profile.chunkMs,
@@ -105,8 +111,9 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
         audioIntervalMs: audioChunkIntervalMs(profile),
         inactivityTimeoutMs,
         autoMode: url.searchParams.get('auto_mode') === 'true',
-        checkFirstMessageKey: headerKey === undefined ? (key) => keyAccepted(key, options.apiKey) : undefined,
-      });
+        checkFirstMessageKey: headerKey === undefined ? (key: string | undefined) => keyAccepted(key, options.apiKey) : undefined,
+      };
+      const session = multi ? new MultiStreamInputSession(settings) : new StreamInputSession(settings);
       ws.on('message', (data) => {
         const text = toText(data);
         // The request log keeps what the client sent, one message per line, with any key masked.
@@ -126,7 +133,10 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     name: 'elevenlabs',
     port: options.port,
     routes: [{ name: TTS_ROUTE, method: 'POST', path: SPEECH_PATH, handle: streamSpeech }],
-    upgrades: [{ name: TTS_WS_ROUTE, path: STREAM_INPUT_PATH, handle: acceptStreamInput }],
+    upgrades: [
+      { name: TTS_WS_ROUTE, path: STREAM_INPUT_PATH, handle: (ctx) => acceptStreamInput(ctx, false) },
+      { name: TTS_MULTI_WS_ROUTE, path: MULTI_STREAM_INPUT_PATH, handle: (ctx) => acceptStreamInput(ctx, true) },
+    ],
     authorize: (req) => keyAccepted(headerValue(req.headers, 'xi-api-key'), options.apiKey),
     unauthorized: ({ req, res }) =>
       sendJson(res, 401, headerValue(req.headers, 'xi-api-key') ? invalidKeyBody() : missingKeyBody()),

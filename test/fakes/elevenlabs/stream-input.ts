@@ -1,12 +1,12 @@
 // One ElevenLabs stream-input (TTS over WebSocket) connection: buffers incoming text like the vendor (chunk length
 // schedule, flush, auto_mode, end of input) and answers with base64 PCM messages carrying character alignment.
-import { chunkPcmBytes, pcmFromText, pcmToBuffer } from '../kit/audio.ts';
 import type { WsOutbox } from '../ws-outbox.ts';
-import { alignmentFor, type Alignment } from './alignment.ts';
+import { generationMessages, type AudioMessage } from './generation.ts';
 import { voiceSettingsIssues } from './request.ts';
+import { TextBuffer } from './text-buffer.ts';
 
 export type StreamInputMessage =
-  | { audio: string; isFinal: null; normalizedAlignment: Alignment | null; alignment: Alignment | null }
+  | AudioMessage
   | { isFinal: true }
   | { message: string; error: string; code: number };
 
@@ -26,14 +26,11 @@ export type StreamInputConfig = {
   checkFirstMessageKey: ((key: string | undefined) => boolean) | undefined;
 };
 
-const DEFAULT_SCHEDULE = [120, 160, 250, 290];
-const SENTENCE_END = /[.!?]["')\]]*\s/g;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function firstMessageKey(message: Record<string, unknown>): string | undefined {
+export function firstMessageKey(message: Record<string, unknown>): string | undefined {
   for (const value of [message['xi-api-key'], message['xi_api_key']]) if (typeof value === 'string') return value;
   const authorization = message['authorization'];
   return typeof authorization === 'string' ? authorization.replace(/^Bearer\s+/i, '') : undefined;
@@ -43,13 +40,12 @@ export class StreamInputSession {
   readonly #config: StreamInputConfig;
   #initialized = false;
   #ended = false;
-  #buffer = '';
-  #schedule = DEFAULT_SCHEDULE;
-  #scheduleIndex = 0;
+  readonly #buffer: TextBuffer;
   #inactivityTimer: NodeJS.Timeout | undefined;
 
   constructor(config: StreamInputConfig) {
     this.#config = config;
+    this.#buffer = new TextBuffer(config.autoMode);
     this.#armInactivityTimer();
   }
 
@@ -68,9 +64,9 @@ export class StreamInputSession {
     const { text, flush } = message;
     if (typeof text !== 'string') return this.#fail('invalid_message', 'Field "text" must be a string.');
     if (text === '') return this.#endOfInput();
-    this.#buffer += text;
-    if (flush === true) this.#generate(this.#takeAll());
-    else this.#generateReadyText();
+    this.#buffer.push(text);
+    if (flush === true) this.#generate(this.#buffer.takeAll());
+    else this.#buffer.takeReady().forEach((piece) => this.#generate(piece));
   }
 
   /** Stops the timers (the connection is gone). */
@@ -86,32 +82,12 @@ export class StreamInputSession {
     const issues = voiceSettingsIssues(message['voice_settings'], ['voice_settings']);
     if (issues[0]) return this.#fail('invalid_request', `${issues[0].loc.join('.')}: ${issues[0].msg}`);
     const generationConfig = message['generation_config'];
-    const schedule = isRecord(generationConfig) ? generationConfig['chunk_length_schedule'] : undefined;
-    if (Array.isArray(schedule) && schedule.length > 0 && schedule.every((n) => typeof n === 'number' && n > 0)) {
-      this.#schedule = schedule as number[];
-    }
-    if (typeof message['text'] === 'string') this.#buffer += message['text'].trimStart(); // the opening " " is a marker
-  }
-
-  /** Text the vendor would speak now without a flush: whole sentences (auto_mode) or the schedule's next length. */
-  #generateReadyText(): void {
-    if (this.#config.autoMode) {
-      const ends = [...this.#buffer.matchAll(SENTENCE_END)];
-      const last = ends.at(-1);
-      if (last) this.#generate(this.#take(last.index + last[0].length));
-      return;
-    }
-    for (;;) {
-      const threshold = this.#schedule[Math.min(this.#scheduleIndex, this.#schedule.length - 1)] ?? Infinity;
-      const wordEnd = this.#buffer.lastIndexOf(' ') + 1; // never cut a word in half
-      if (this.#buffer.length < threshold || wordEnd === 0) return;
-      this.#scheduleIndex += 1;
-      this.#generate(this.#take(wordEnd));
-    }
+    if (isRecord(generationConfig)) this.#buffer.setSchedule(generationConfig['chunk_length_schedule']);
+    if (typeof message['text'] === 'string') this.#buffer.push(message['text'].trimStart()); // the opening " " is a marker
   }
 
   #endOfInput(): void {
-    this.#generate(this.#takeAll());
+    this.#generate(this.#buffer.takeAll());
     this.#ended = true;
     clearTimeout(this.#inactivityTimer);
     this.#config.outbox.send({ isFinal: true });
@@ -119,26 +95,10 @@ export class StreamInputSession {
   }
 
   #generate(text: string): void {
-    if (text.trim() === '') return;
     const { outbox, sampleRate, chunkMs, firstAudioDelayMs, audioIntervalMs } = this.#config;
-    const chunks = chunkPcmBytes(pcmToBuffer(pcmFromText(text, sampleRate)), sampleRate, chunkMs);
-    const alignment = alignmentFor(text);
-    chunks.forEach((chunk, i) => {
-      // The vendor aligns the whole generation in its first audio message; the rest carry null.
-      const timing = i === 0 ? alignment : null;
-      const message = { audio: chunk.toString('base64'), isFinal: null, normalizedAlignment: timing, alignment: timing };
+    generationMessages(text, sampleRate, chunkMs).forEach((message, i) => {
       outbox.send(message, i === 0 ? { latencyMs: firstAudioDelayMs } : { gapMs: audioIntervalMs });
     });
-  }
-
-  #take(length: number): string {
-    const taken = this.#buffer.slice(0, length);
-    this.#buffer = this.#buffer.slice(length);
-    return taken;
-  }
-
-  #takeAll(): string {
-    return this.#take(this.#buffer.length);
   }
 
   #fail(error: string, message: string): void {

@@ -1,0 +1,150 @@
+// How each contender is started against the same livekit-server and the same fakes, and how it joins a room:
+// - ours: the real media worker (`node worker/main.ts`) for one room, with a stub of the functions' worker API
+//   (session, status, history, metrics) so nothing but the agent differs from a launch;
+// - LiveKit Agents: its worker registers with the server (`agent.mjs start`) and LiveKit dispatches it into the room;
+// - Pipecat: a Python process that joins the room with its LiveKit transport and an agent token minted here.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { mintAgentToken } from '../../../worker/transport/livekit-token.ts';
+import type { Fakes } from '../../e2e/console-support.ts';
+import { closedPort } from '../../fakes/kit/server.ts';
+import type { LiveKitServer } from '../../support/livekit-server.ts';
+import { LIVEKIT_AGENTS_DIR, pipecatPython, REPO_ROOT } from './install.ts';
+import { startProcess, type PeerProcess } from './processes.ts';
+
+export const SYSTEM_PROMPT = 'You are a friendly, concise voice assistant. Answer in one to three short spoken sentences.';
+const START_TIMEOUT_MS = 90_000;
+
+/** A contender running for one room; `ready` resolves once it can take the caller (before or after the caller joins). */
+export interface RunningContender {
+  process: PeerProcess;
+  stop(): Promise<void>;
+}
+
+export interface ContenderSpec {
+  id: string;
+  label: string;
+  /** Starts the agent for `room`; called before the caller joins. */
+  start(room: string): Promise<RunningContender>;
+}
+
+export interface Context {
+  livekit: LiveKitServer;
+  fakes: Fakes;
+  progress: (line: string) => void;
+}
+
+const baseEnv = () => ({ PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LANG: 'C.UTF-8' });
+
+/** The functions' worker API as far as a worker needs it, answering at once: the session, and 200 to every report. */
+async function startStubFunctions(room: string, sessionId: string): Promise<{ url: string; close(): Promise<void> }> {
+  const session = {
+    sessionId,
+    room,
+    providers: { stt: ['deepgram'], llm: ['openai'], tts: ['elevenlabs'] },
+    systemPrompt: SYSTEM_PROMPT,
+    greeting: '',
+    history: [],
+  };
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.method === 'GET' && req.url === '/v1/worker/session' ? JSON.stringify(session) : '{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+export function ours(ctx: Context): ContenderSpec {
+  return {
+    id: 'ours',
+    label: 'ours (worker/main.ts)',
+    async start(room) {
+      const sessionId = randomUUID();
+      const functions = await startStubFunctions(room, sessionId);
+      const proc = startProcess('ours', process.execPath, ['worker/main.ts'], {
+        cwd: REPO_ROOT,
+        env: {
+          ...baseEnv(),
+          ...ctx.fakes.env,
+          ROOM: room,
+          SESSION_ID: sessionId,
+          FUNCTIONS_URL: functions.url,
+          WORKER_TOKEN: 'bench-worker-token-0123456789',
+          LIVEKIT_URL: ctx.livekit.url,
+          LIVEKIT_API_KEY: ctx.livekit.apiKey,
+          LIVEKIT_API_SECRET: ctx.livekit.apiSecret,
+          STT_PROVIDERS: 'deepgram',
+          LLM_PROVIDERS: 'openai',
+          TTS_PROVIDERS: 'elevenlabs',
+          GREETING: '',
+          HEALTH_PORT: '0',
+          LOG_LEVEL: 'info',
+        },
+      });
+      return {
+        process: proc,
+        async stop() {
+          await proc.stop();
+          await functions.close();
+        },
+      };
+    },
+  };
+}
+
+export type LiveKitMode = 'defaults' | 'fast-vad' | 'fast-stt';
+
+export function liveKitAgents(ctx: Context, mode: LiveKitMode): ContenderSpec {
+  return {
+    id: `livekit-agents-${mode}`,
+    label: `LiveKit Agents, ${{ defaults: 'defaults', 'fast-vad': 'fastest, VAD turns', 'fast-stt': 'fastest, STT turns' }[mode]}`,
+    async start() {
+      // Log level debug: its end-of-turn decisions (probability, chosen delay) are logged only there; the bench counts them.
+      const proc = startProcess(`livekit-agents-${mode}`, process.execPath, ['agent.mjs', 'start', '--log-level', 'debug'], {
+        cwd: LIVEKIT_AGENTS_DIR,
+        env: {
+          ...baseEnv(),
+          ...ctx.fakes.env,
+          LIVEKIT_URL: ctx.livekit.url,
+          LIVEKIT_API_KEY: ctx.livekit.apiKey,
+          LIVEKIT_API_SECRET: ctx.livekit.apiSecret,
+          BENCH_PEER_MODE: mode,
+          BENCH_AGENT_HTTP_PORT: String(await closedPort()),
+          NODE_ENV: 'production',
+        },
+      });
+      // Registered with the server: from now on a new room gets this worker dispatched into it.
+      ctx.progress(`  waiting for the LiveKit Agents worker to register (bounded ${START_TIMEOUT_MS / 1000} s)`);
+      await proc.waitForLine(/registered worker/i, START_TIMEOUT_MS);
+      return { process: proc, stop: () => proc.stop(10_000) };
+    },
+  };
+}
+
+export function pipecat(ctx: Context, mode: 'defaults' | 'fast'): ContenderSpec {
+  return {
+    id: `pipecat-${mode}`,
+    label: `Pipecat, ${mode === 'defaults' ? 'defaults' : 'lowest latency'}`,
+    async start(room) {
+      const token = await mintAgentToken({ apiKey: ctx.livekit.apiKey, apiSecret: ctx.livekit.apiSecret, room, identity: `pipecat-${mode}`, name: 'Pipecat' });
+      const proc = startProcess(`pipecat-${mode}`, pipecatPython(), [join(import.meta.dirname, 'pipecat_agent.py')], {
+        cwd: join(REPO_ROOT, '.bench', 'peers'),
+        env: {
+          ...baseEnv(),
+          ...ctx.fakes.env,
+          LIVEKIT_URL: ctx.livekit.url,
+          BENCH_ROOM: room,
+          BENCH_TOKEN: token,
+          BENCH_PEER_MODE: mode,
+          PYTHONUNBUFFERED: '1',
+        },
+      });
+      return { process: proc, stop: () => proc.stop(8_000) };
+    },
+  };
+}
