@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { closedPort } from '../fakes/kit/server.ts';
 import { startFunctions, testBindings, type FunctionsHandle } from '../support/functions.ts';
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
+import { startTestLiveKit } from '../support/livekit-server.ts';
 import { startUpstashStack } from '../support/redis.ts';
 import { REPO_ROOT } from '../support/local-launcher.ts';
 import { waitFor } from '../support/wait.ts';
@@ -25,15 +26,8 @@ const LONG_REPLY =
 const NEVER_SAID = 'Tomorrow looks much the same.';
 const SECOND_REPLY = 'Cooler, with a little rain.';
 
-// live-stack's sessions()/session() send the client key, which the operator routes now refuse: ours reads them itself.
-const OPERATOR_KEY = 'talk-page-test-operator-key';
-
-async function sessionsByOperator(): Promise<{ sessionId: string; room: string; status: string }[] | undefined> {
-  const res = await stack!.fn.fetch('/v1/sessions', { headers: { authorization: `Bearer ${OPERATOR_KEY}` } });
-  return res.status === 200 ? ((await res.json()) as { sessions: { sessionId: string; room: string; status: string }[] }).sessions : undefined;
-}
-
 let dir: string | undefined;
+let micWav = '';
 let stack: LiveStack | undefined;
 let browser: Browser | undefined;
 let call: TalkPage | undefined;
@@ -43,8 +37,9 @@ const extraStops: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   dir = await makeTempDir('talk-page');
   const mic = await conversationWav(dir);
+  micWav = mic;
   stack = await startLiveStack({
-    bindings: { TALK_PAGE: 'on', OPERATOR_API_KEYS: OPERATOR_KEY, STT_PROVIDERS: 'deepgram', LLM_PROVIDERS: 'openai', TTS_PROVIDERS: 'elevenlabs' },
+    bindings: { TALK_PAGE: 'on', STT_PROVIDERS: 'deepgram', LLM_PROVIDERS: 'openai', TTS_PROVIDERS: 'elevenlabs' },
   });
   stack.fakes.deepgram.script.pushTranscripts(TRANSCRIPT, INTERRUPTION_TRANSCRIPT);
   stack.fakes.openai.script.pushReplies(LONG_REPLY, SECOND_REPLY);
@@ -159,8 +154,8 @@ describe('the talk page in Chromium, one call', () => {
     const room = (await readPage(page)).room;
     expect(room).toMatch(/^talk-/);
     // Listed while live: looked up before the call ends.
-    const sessions = await sessionsByOperator();
-    const id = sessions?.find((s) => s.room === room)?.sessionId;
+    const session = (await stack!.sessions()).find((s) => s.room === room);
+    expect(session, `a session for ${room}`).toBeDefined();
     await page.keyboard.press('Tab'); // keyboard reachable: the hang-up button has focus after Talk
     await page.getByRole('button', { name: 'Hang up' }).press('Enter');
     await waitFor('disconnected', async () => (await readPage(page)).connection === 'disconnected', 10_000);
@@ -171,15 +166,7 @@ describe('the talk page in Chromium, one call', () => {
       const tasks = await stack!.tasks(room);
       return tasks.length > 0 && tasks.every((t) => t.state === 'exited');
     }, 30_000);
-    // The session record, when the stack's operator view answers (its key may need to be an operator key).
-    if (id !== undefined) {
-      await waitFor('the session ended', async () => {
-        const res = await stack!.fn.fetch(`/v1/sessions/${id}`, { headers: { authorization: `Bearer ${OPERATOR_KEY}` } });
-        return res.status === 200 && ((await res.json()) as { status: string }).status === 'ended';
-      }, 15_000);
-    } else {
-      console.warn(`talk-page test: GET /v1/sessions listed no session for ${room} (${sessions?.length ?? 'no'} listed); checked the worker exit only`);
-    }
+    await waitFor('the session ended', async () => (await stack!.session(session!.id))?.status === 'ended', 15_000);
     expect(call!.errors).toEqual([]);
     await call!.close();
     call = undefined;
@@ -241,6 +228,44 @@ describe('the talk page\'s failure messages', () => {
       await waitFor('the rate-limit message', async () => (await readPage(t.page)).message?.includes('Too many calls') === true, 20_000);
     } finally {
       await t.close();
+    }
+  }, 45_000);
+
+  it('no agent arrives (a LiveKit server whose webhooks go nowhere): the page says so after its wait', async () => {
+    showLogsOnFailure();
+    const lonely = await startTestLiveKit();
+    extraStops.push(() => lonely.stop());
+    const fn = await startFunctions(testBindings({
+      TALK_PAGE: 'on',
+      UPSTASH_REDIS_REST_URL: stack!.stack.restUrl,
+      UPSTASH_REDIS_REST_TOKEN: stack!.stack.token,
+      LIVEKIT_URL: lonely.url,
+    }));
+    extraFunctions.push(fn);
+    const t = await openTalkPage(browser!, `${fn.url}/?agentWaitS=2`);
+    try {
+      await t.page.getByRole('button', { name: 'Talk' }).click();
+      expect(await messageOf(t)).toContain('The agent did not arrive within 2 s');
+      expect((await readPage(t.page)).connection).toBe('failed');
+    } finally {
+      await t.close();
+    }
+  }, 45_000);
+
+  it('the browser refuses the microphone: the page says how to allow it', async () => {
+    showLogsOnFailure();
+    // A context without the microphone permission, in a Chromium that does not accept prompts by itself.
+    const strict = await launchChromium(micWav, { acceptPrompts: false });
+    try {
+      const context = await strict.newContext({ viewport: { width: 412, height: 915 } });
+      const page = await context.newPage();
+      await page.goto(`${stack!.fn.url}/`);
+      await page.getByRole('button', { name: 'Talk' }).click();
+      const message = await waitFor('a failure message', async () => (await readPage(page)).message ?? undefined, 20_000);
+      expect(message).toContain('did not allow the microphone');
+      expect(await page.getByRole('button', { name: 'Talk' }).isEnabled()).toBe(true);
+    } finally {
+      await strict.close();
     }
   }, 45_000);
 

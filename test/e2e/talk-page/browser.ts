@@ -4,7 +4,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 export const CHROMIUM = '/usr/bin/chromium';
 
-export async function launchChromium(micWav: string): Promise<Browser> {
+/** `acceptPrompts: false` leaves permission prompts to the page's context (headless: denied unless granted). */
+export async function launchChromium(micWav: string, options: { acceptPrompts?: boolean } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -17,7 +18,7 @@ export async function launchChromium(micWav: string): Promise<Browser> {
       '--no-first-run',
       '--disable-quic',
       '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
+      ...(options.acceptPrompts === false ? [] : ['--use-fake-ui-for-media-stream']),
       `--use-file-for-fake-audio-capture=${micWav}`,
       // Host candidates as real loopback addresses, not mDNS names nobody here can resolve.
       '--disable-features=WebRtcHideLocalIpsWithMdns',
