@@ -11,6 +11,7 @@ import type { WsOutbox } from '../ws-outbox.ts';
 import { generationMessages, type AudioMessage } from './generation.ts';
 import { voiceSettingsIssues } from './request.ts';
 import { firstMessageKey, isRecord } from './stream-input.ts';
+import { closeWithError, InactivityTimer } from './socket-rules.ts';
 import { TextBuffer } from './text-buffer.ts';
 
 export type MultiStreamMessage =
@@ -38,11 +39,12 @@ export class MultiStreamInputSession {
   readonly #contexts = new Map<string, TextBuffer>();
   #keyChecked = false;
   #ended = false;
-  #inactivityTimer: NodeJS.Timeout | undefined;
+  readonly #inactivity: InactivityTimer;
 
   constructor(config: MultiStreamConfig) {
     this.#config = config;
-    this.#armInactivityTimer();
+    this.#inactivity = new InactivityTimer(config.outbox, config.inactivityTimeoutMs, (m) => this.#fail('input_timeout_exceeded', m));
+    this.#inactivity.arm();
   }
 
   /** Context ids open now (for tests). */
@@ -52,7 +54,7 @@ export class MultiStreamInputSession {
 
   handleText(raw: string): void {
     if (this.#ended) return;
-    this.#armInactivityTimer();
+    this.#inactivity.arm();
     let message: unknown;
     try {
       message = JSON.parse(raw);
@@ -97,7 +99,7 @@ export class MultiStreamInputSession {
 
   dispose(): void {
     this.#ended = true;
-    clearTimeout(this.#inactivityTimer);
+    this.#inactivity.clear();
   }
 
   #closeContext(contextId: string): void {
@@ -121,17 +123,6 @@ export class MultiStreamInputSession {
 
   #fail(error: string, message: string): void {
     this.dispose();
-    this.#config.outbox.send({ message, error, code: 1008 });
-    this.#config.outbox.close(1008, message.slice(0, 120));
-  }
-
-  #armInactivityTimer(): void {
-    clearTimeout(this.#inactivityTimer);
-    const timeoutMs = this.#config.inactivityTimeoutMs;
-    this.#inactivityTimer = setTimeout(() => {
-      if (this.#config.outbox.pending > 0) return this.#armInactivityTimer();
-      const seconds = Math.round(timeoutMs / 100) / 10;
-      this.#fail('input_timeout_exceeded', `Have not received new text for ${seconds} seconds. Closing the connection.`);
-    }, timeoutMs);
+    closeWithError(this.#config.outbox, error, message);
   }
 }

@@ -3,6 +3,7 @@
 import type { WsOutbox } from '../ws-outbox.ts';
 import { generationMessages, type AudioMessage } from './generation.ts';
 import { voiceSettingsIssues } from './request.ts';
+import { closeWithError, InactivityTimer } from './socket-rules.ts';
 import { TextBuffer } from './text-buffer.ts';
 
 export type StreamInputMessage =
@@ -41,17 +42,18 @@ export class StreamInputSession {
   #initialized = false;
   #ended = false;
   readonly #buffer: TextBuffer;
-  #inactivityTimer: NodeJS.Timeout | undefined;
+  readonly #inactivity: InactivityTimer;
 
   constructor(config: StreamInputConfig) {
     this.#config = config;
     this.#buffer = new TextBuffer(config.autoMode);
-    this.#armInactivityTimer();
+    this.#inactivity = new InactivityTimer(config.outbox, config.inactivityTimeoutMs, (m) => this.#fail('input_timeout_exceeded', m));
+    this.#inactivity.arm();
   }
 
   handleText(raw: string): void {
     if (this.#ended) return;
-    this.#armInactivityTimer();
+    this.#inactivity.arm();
     let message: unknown;
     try {
       message = JSON.parse(raw);
@@ -72,7 +74,7 @@ export class StreamInputSession {
   /** Stops the timers (the connection is gone). */
   dispose(): void {
     this.#ended = true;
-    clearTimeout(this.#inactivityTimer);
+    this.#inactivity.clear();
   }
 
   #initialize(message: Record<string, unknown>): void {
@@ -89,7 +91,7 @@ export class StreamInputSession {
   #endOfInput(): void {
     this.#generate(this.#buffer.takeAll());
     this.#ended = true;
-    clearTimeout(this.#inactivityTimer);
+    this.#inactivity.clear();
     this.#config.outbox.send({ isFinal: true });
     this.#config.outbox.close(1000);
   }
@@ -103,18 +105,6 @@ export class StreamInputSession {
 
   #fail(error: string, message: string): void {
     this.dispose();
-    this.#config.outbox.send({ message, error, code: 1008 });
-    this.#config.outbox.close(1008, message.slice(0, 120));
-  }
-
-  #armInactivityTimer(): void {
-    clearTimeout(this.#inactivityTimer);
-    const timeoutMs = this.#config.inactivityTimeoutMs;
-    this.#inactivityTimer = setTimeout(() => {
-      // Speaking is not idling: the clock only runs out once everything queued has gone out.
-      if (this.#config.outbox.pending > 0) return this.#armInactivityTimer();
-      const seconds = Math.round(timeoutMs / 100) / 10;
-      this.#fail('input_timeout_exceeded', `Have not received new text for ${seconds} seconds. Closing the connection.`);
-    }, timeoutMs);
+    closeWithError(this.#config.outbox, error, message);
   }
 }
