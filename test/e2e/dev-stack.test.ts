@@ -7,11 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoomServiceClient, TokenVerifier } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { pickLiveKitPort } from '../../infra/local/livekit/server.ts';
 import { readWavFile } from '../../worker/audio/wav-read.ts';
 import { closedPort } from '../fakes/kit/server.ts';
 import { Caller, MIC_RATE } from '../support/caller.ts';
@@ -48,15 +49,25 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-/** Five consecutive free ports for the fakes (FAKES_BASE_PORT and the next four). */
+/**
+ * Consecutive free ports for the fakes (FAKES_BASE_PORT and the next ones), below Linux's ephemeral range (32768+),
+ * where an outgoing connection could take one of them between this check and the dev script's own.
+ */
 async function freeRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await closedPort();
-    if (base + count > 65_530) continue;
-    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => portOpen(base + i + 1)));
-    if (rest.every((open) => !open)) return base;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const binds = await Promise.all(Array.from({ length: count }, (_, i) => tcpBinds(base + i)));
+    if (binds.every(Boolean)) return base;
   }
   throw new Error(`no ${count} consecutive free ports found`);
+}
+
+function tcpBinds(port: number): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((done) => {
+    probe.once('error', () => done(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
+  });
 }
 
 function alive(pid: number): boolean {
@@ -148,7 +159,7 @@ describe('npm run dev: the whole system, demo profile', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dev-stack-'));
     ports = await basePorts();
-    livekit = { http: await closedPort(), tcp: await closedPort(), udp: await freeUdpPort() };
+    livekit = { http: await pickLiveKitPort(), tcp: await pickLiveKitPort(), udp: await freeUdpPort() };
     fakesBase = await freeRange(5);
     const envFile = join(dir, 'dev.vars');
     writeFileSync(

@@ -133,11 +133,15 @@ describe('LiveKit\'s own CLI as a caller', () => {
       const ids = names.map((room) => all.find((s) => s.room === room)?.id);
       return ids.every((id) => id !== undefined) && (ids as string[]);
     }, 60_000, 500);
-    const answered = await waitFor(`an answered turn in all ${ROOMS_AT_ONCE} rooms`, async () => {
-      const turns = await Promise.all(sessionIds.map((id) => answeredTurn(id)));
-      return turns.every((t) => t !== undefined) && turns;
-    }, 180_000, 1_000);
-    for (const turn of answered) expect(turn!.assistant.text).toContain(turn!.user.text);
+    // Answered by the LLM: the fake's reply echoes the caller's words. Ten workers on two cores may miss a vendor
+    // deadline and apologise for a turn first; lk asks again every few seconds, and the next turn is answered.
+    const answeredByLlm = async (sessionId: string) => {
+      const raw = await stack.redis.lrange(`session:${sessionId}:history`, 0, -1);
+      const messages = raw.map((m) => JSON.parse(m) as HistoryMessage);
+      return messages.some((m, i) => m.role === 'assistant' && i > 0 && m.text.includes(messages[i - 1]!.text));
+    };
+    await waitFor(`a turn answered by the LLM in all ${ROOMS_AT_ONCE} rooms`, async () =>
+      (await Promise.all(sessionIds.map(answeredByLlm))).every(Boolean), 180_000, 1_000);
 
     // Every room's turn went through the fakes: a chat request and a TTS request each (at least).
     expect(fakes.openai.requests.filter((r) => r.route === 'chat').length).toBeGreaterThanOrEqual(ROOMS_AT_ONCE);

@@ -84,6 +84,8 @@ class LiveKitTransport implements Transport {
   #publication: LocalTrackPublication | undefined;
   #started: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
+  /** The last caption stream handed to LiveKit: the next one waits for it (see publishTranscription). */
+  #captionsSent: Promise<void> = Promise.resolve();
 
   constructor(options: LiveKitTransportOptions) {
     const frameMs = options.frameMs ?? 20;
@@ -217,13 +219,20 @@ class LiveKitTransport implements Transport {
     if (speaker.trackSid) attributes[TRANSCRIBED_TRACK_ID_ATTRIBUTE] = speaker.trackSid;
     // One stream per update carrying the segment's whole text so far: clients replace the caption with the same
     // segment id in place. Captions of the caller's words are sent on their behalf, as LiveKit's agents do.
-    const writer = await localParticipant.streamText({
-      topic: TRANSCRIPTION_TOPIC,
-      senderIdentity: speaker.identity,
-      attributes,
-    });
-    await writer.write(t.text);
-    await writer.close();
+    const send = async () => {
+      const writer = await localParticipant.streamText({
+        topic: TRANSCRIPTION_TOPIC,
+        senderIdentity: speaker.identity,
+        attributes,
+      });
+      await writer.write(t.text);
+      await writer.close();
+    };
+    // Updates arrive in the order they were made only if their streams go out one after another: sent side by side,
+    // a late interim could land after its segment's final and leave the caption unfinished on the caller's screen.
+    const sent = this.#captionsSent.then(send);
+    this.#captionsSent = sent.catch(() => undefined);
+    return sent;
   }
 
   close(): Promise<void> {
