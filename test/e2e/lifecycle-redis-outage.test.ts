@@ -9,8 +9,9 @@ import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { sleep, waitFor } from '../support/wait.ts';
 
 const GREETING = 'Hello from the configured greeting.';
-// The issue's attack is three minutes (LIFECYCLE_REDIS_OUTAGE_MS=180000); 30 s keeps the suite affordable on a shared machine.
-const OUTAGE_MS = Number(process.env.LIFECYCLE_REDIS_OUTAGE_MS ?? 30_000);
+// Three minutes, the outage the issue names (the other test files run meanwhile); LIFECYCLE_REDIS_OUTAGE_MS shortens it
+// for a quick local run.
+const OUTAGE_MS = Number(process.env.LIFECYCLE_REDIS_OUTAGE_MS ?? 180_000);
 
 describe('a Redis outage during a call', () => {
   let stack: LiveStack;
