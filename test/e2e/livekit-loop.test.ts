@@ -108,6 +108,10 @@ describe('the loop closed by LiveKit itself', () => {
     // Rooms A1 and A2: OpenAI's chat answers 500; each worker fails over to a backup and reports both attempts.
     // (Which backup answers is the ranking's business: it also demotes a provider far slower than its peers.)
     openai.faults.push({ kind: 'status', status: 500, route: 'chat', times: 10 });
+    // The ranking also demotes a provider far slower than its peers (3×): the backups answer no faster than OpenAI
+    // did, so that failures alone decide the order here.
+    stack.fakes.anthropic.setProfile({ ttfbMs: 100 });
+    stack.fakes.groq.setProfile({ ttfbMs: 100 });
     for (const [i, name] of ['a1', 'a2'].entries()) {
       const chatsBefore = openaiChats();
       const caller = await callIn(`health-${name}-${randomUUID()}`, `caller-${name}`);
