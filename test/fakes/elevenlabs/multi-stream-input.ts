@@ -11,7 +11,7 @@ import type { WsOutbox } from '../ws-outbox.ts';
 import { generationMessages, type AudioMessage } from './generation.ts';
 import { voiceSettingsIssues } from './request.ts';
 import { firstMessageKey, isRecord } from './stream-input.ts';
-import { closeWithError, InactivityTimer } from './socket-rules.ts';
+import { closeWithError, InactivityTimer, parseMessage } from './socket-rules.ts';
 import { TextBuffer } from './text-buffer.ts';
 
 export type MultiStreamMessage =
@@ -55,12 +55,7 @@ export class MultiStreamInputSession {
   handleText(raw: string): void {
     if (this.#ended) return;
     this.#inactivity.arm();
-    let message: unknown;
-    try {
-      message = JSON.parse(raw);
-    } catch {
-      message = undefined;
-    }
+    const message = parseMessage(raw);
     if (!isRecord(message)) return this.#fail('invalid_message', 'Messages must be JSON objects.');
     if (!this.#keyChecked) {
       this.#keyChecked = true;

@@ -6,6 +6,15 @@ import type { WsOutbox } from '../ws-outbox.ts';
 /** ElevenLabs' error message on its stream-input sockets. */
 export type SocketError = { message: string; error: string; code: number };
 
+/** A client message as JSON, or undefined when it is not JSON at all (the caller then checks its shape). */
+export function parseMessage(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 export function closeWithError<M>(outbox: WsOutbox<M | SocketError>, error: string, message: string): void {
   outbox.send({ message, error, code: 1008 });
   outbox.close(1008, message.slice(0, 120));

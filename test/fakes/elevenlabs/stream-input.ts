@@ -3,7 +3,7 @@
 import type { WsOutbox } from '../ws-outbox.ts';
 import { generationMessages, type AudioMessage } from './generation.ts';
 import { voiceSettingsIssues } from './request.ts';
-import { closeWithError, InactivityTimer } from './socket-rules.ts';
+import { closeWithError, InactivityTimer, parseMessage } from './socket-rules.ts';
 import { TextBuffer } from './text-buffer.ts';
 
 export type StreamInputMessage =
@@ -54,12 +54,7 @@ export class StreamInputSession {
   handleText(raw: string): void {
     if (this.#ended) return;
     this.#inactivity.arm();
-    let message: unknown;
-    try {
-      message = JSON.parse(raw);
-    } catch {
-      message = undefined;
-    }
+    const message = parseMessage(raw);
     if (!isRecord(message)) return this.#fail('invalid_message', 'Messages must be JSON objects.');
     if (!this.#initialized) return this.#initialize(message);
 
