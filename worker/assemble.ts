@@ -6,8 +6,8 @@ import { StreamResampler } from './audio/resample.ts';
 import { Conversation } from './agent/conversation.ts';
 import { SileroActivity } from './agent/silero-activity.ts';
 import type { AgentLogger, ReportSink } from './agent/types.ts';
-import { BreakerRegistry } from './pipeline/breaker.ts';
-import { TtsChain } from './pipeline/tts-chain.ts';
+import { BreakerRegistry } from './fallback/breaker.ts';
+import { TtsChain } from './fallback/tts-chain.ts';
 import { buildProviders, type RegistryLog } from './providers/registry.ts';
 import type { Transport } from './transport/types.ts';
 

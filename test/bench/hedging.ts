@@ -1,8 +1,8 @@
 // Scenario 3: LLM hedging, in process. The production adapters (buildProviders, env pointing at the fakes) behind
 // streamAnswer, OpenAI on the 'slow' profile first and Anthropic 'realistic' second; time from the request to the
 // first text, with and without hedgeAfterMs. Each request gets fresh breakers, so every one starts on the primary.
-import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
-import { streamAnswer, type LlmChainOptions } from '../../worker/pipeline/llm-chain.ts';
+import { BreakerRegistry } from '../../worker/fallback/breaker.ts';
+import { streamAnswer, type LlmChainOptions } from '../../worker/fallback/llm-chain.ts';
 import { createLogger } from '../../worker/log.ts';
 import { buildProviders } from '../../worker/providers/registry.ts';
 import type { LlmRequest } from '../../worker/providers/types.ts';

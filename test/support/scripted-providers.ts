@@ -1,7 +1,7 @@
 // In-process providers with scripted behaviour, standing in for vendors at the edge of the fallback engine's tests
 // (the engine is what those tests examine; the real adapters meet the fake vendor servers in their own tests).
 import type { LlmEvent, LlmProvider, LlmRequest, SttEvent, SttProvider, TtsProvider } from '../../worker/providers/types.ts';
-import { ProviderError } from '../../worker/pipeline/errors.ts';
+import { ProviderError } from '../../worker/fallback/errors.ts';
 import type { ErrorClass } from '../../functions/contract.ts';
 
 export interface ScriptedLlmStep {

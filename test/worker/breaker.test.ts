@@ -1,6 +1,6 @@
 // The worker's circuit breaker: opens on repeated failures or retry-after, probes once after the cool-down.
 import { describe, expect, it } from 'vitest';
-import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
+import { BreakerRegistry } from '../../worker/fallback/breaker.ts';
 
 describe('BreakerRegistry', () => {
   it('opens after N consecutive transient failures, then lets one probe through after the cool-down', () => {

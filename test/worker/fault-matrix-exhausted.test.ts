@@ -4,11 +4,11 @@
 // half-open breakers let one probe through and the chain answers again. The breakers run on a hand-driven clock
 // with a short cool-down, so "after the cool-down" is exact rather than slept through.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BreakerRegistry, type BreakerPolicy } from '../../worker/pipeline/breaker.ts';
-import { ChainExhaustedError } from '../../worker/pipeline/errors.ts';
-import { streamAnswer } from '../../worker/pipeline/llm-chain.ts';
-import { transcribeUtterance } from '../../worker/pipeline/stt-chain.ts';
-import { TtsChain } from '../../worker/pipeline/tts-chain.ts';
+import { BreakerRegistry, type BreakerPolicy } from '../../worker/fallback/breaker.ts';
+import { ChainExhaustedError } from '../../worker/fallback/errors.ts';
+import { streamAnswer } from '../../worker/fallback/llm-chain.ts';
+import { transcribeUtterance } from '../../worker/fallback/stt-chain.ts';
+import { TtsChain } from '../../worker/fallback/tts-chain.ts';
 import { pcmFromText } from '../fakes/kit/audio.ts';
 import {
   buildFakeChains,

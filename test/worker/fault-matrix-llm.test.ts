@@ -6,8 +6,8 @@
 // right path (a bad key is skipped for good, a 429 waits out its retry-after, anything else is tried again).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorClass } from '../../functions/contract.ts';
-import { BreakerRegistry, DEFAULT_BREAKER_POLICY } from '../../worker/pipeline/breaker.ts';
-import { streamAnswer, type AnswerEvent, type LlmChainOptions } from '../../worker/pipeline/llm-chain.ts';
+import { BreakerRegistry, DEFAULT_BREAKER_POLICY } from '../../worker/fallback/breaker.ts';
+import { streamAnswer, type AnswerEvent, type LlmChainOptions } from '../../worker/fallback/llm-chain.ts';
 import { CONTINUE_INSTRUCTION } from '../../worker/providers/llm/continuation.ts';
 import type { ProviderChains } from '../../worker/providers/registry.ts';
 import type { LlmRequest } from '../../worker/providers/types.ts';

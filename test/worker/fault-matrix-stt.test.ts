@@ -5,8 +5,8 @@
 // scripted one, the outcome records carry the right classes, and the next utterance takes the right path.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorClass } from '../../functions/contract.ts';
-import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
-import { transcribeUtterance, type SttChainOptions, type TranscriptEvent } from '../../worker/pipeline/stt-chain.ts';
+import { BreakerRegistry } from '../../worker/fallback/breaker.ts';
+import { transcribeUtterance, type SttChainOptions, type TranscriptEvent } from '../../worker/fallback/stt-chain.ts';
 import type { QueuedFault } from '../fakes/kit/faults.ts';
 import type { RecordedRequest } from '../fakes/kit/server.ts';
 import { sleep } from '../support/wait.ts';

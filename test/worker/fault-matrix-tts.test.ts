@@ -6,8 +6,8 @@
 // that was played. The backup voice keeps the next sentence (sticky).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorClass } from '../../functions/contract.ts';
-import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
-import { TtsChain, type SpeechEvent } from '../../worker/pipeline/tts-chain.ts';
+import { BreakerRegistry } from '../../worker/fallback/breaker.ts';
+import { TtsChain, type SpeechEvent } from '../../worker/fallback/tts-chain.ts';
 import { pcmFromText, samplesFor, ttsDurationMsFor } from '../fakes/kit/audio.ts';
 import type { QueuedFault } from '../fakes/kit/faults.ts';
 import { PROFILES } from '../fakes/kit/profile.ts';

@@ -1,9 +1,9 @@
 // The fallback engine through the LLM chain, with scripted vendors: exact text out, whatever fails where.
 import { describe, expect, it } from 'vitest';
 import type { ProviderOutcome } from '../../functions/contract.ts';
-import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
-import { ChainExhaustedError } from '../../worker/pipeline/errors.ts';
-import { streamAnswer, type AnswerEvent } from '../../worker/pipeline/llm-chain.ts';
+import { BreakerRegistry } from '../../worker/fallback/breaker.ts';
+import { ChainExhaustedError } from '../../worker/fallback/errors.ts';
+import { streamAnswer, type AnswerEvent } from '../../worker/fallback/llm-chain.ts';
 import type { LlmProvider } from '../../worker/providers/types.ts';
 import { scriptedLlm } from '../support/scripted-providers.ts';
 

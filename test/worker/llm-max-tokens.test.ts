@@ -3,8 +3,8 @@
 // failover, no retry, and its unfinished last sentence is not spoken or remembered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig, WorkerConfigError } from '../../worker/config.ts';
-import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
-import { streamAnswer, type AnswerEvent } from '../../worker/pipeline/llm-chain.ts';
+import { BreakerRegistry } from '../../worker/fallback/breaker.ts';
+import { streamAnswer, type AnswerEvent } from '../../worker/fallback/llm-chain.ts';
 import { splitIntoTokens } from '../fakes/kit/script.ts';
 import { runConversation, startVendors, ttsTexts, type Vendors } from './agent/conversation-harness.ts';
 import { buildFakeChains, closeChains, jsonBody, outcomeLog, startVendorFakes, type VendorFakes } from './fault-matrix-support.ts';

@@ -1,9 +1,9 @@
 // The STT chain with scripted vendors: the utterance is replayed into the next provider, nothing is lost.
 import { describe, expect, it } from 'vitest';
 import type { ProviderOutcome } from '../../functions/contract.ts';
-import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
-import { transcribeUtterance, type TranscriptEvent } from '../../worker/pipeline/stt-chain.ts';
-import { ReplayableAudio } from '../../worker/pipeline/replayable-audio.ts';
+import { BreakerRegistry } from '../../worker/fallback/breaker.ts';
+import { transcribeUtterance, type TranscriptEvent } from '../../worker/fallback/stt-chain.ts';
+import { ReplayableAudio } from '../../worker/fallback/replayable-audio.ts';
 import type { SttProvider } from '../../worker/providers/types.ts';
 import { scriptedStt } from '../support/scripted-providers.ts';
 

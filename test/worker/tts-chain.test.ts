@@ -1,8 +1,8 @@
 // The TTS chain with scripted vendors: per sentence, no repeated words after a mid-sentence failover, sticky voice.
 import { describe, expect, it } from 'vitest';
 import type { ProviderOutcome } from '../../functions/contract.ts';
-import { BreakerRegistry } from '../../worker/pipeline/breaker.ts';
-import { TtsChain, unspokenFrom, type SpeechEvent } from '../../worker/pipeline/tts-chain.ts';
+import { BreakerRegistry } from '../../worker/fallback/breaker.ts';
+import { TtsChain, unspokenFrom, type SpeechEvent } from '../../worker/fallback/tts-chain.ts';
 import type { TtsProvider } from '../../worker/providers/types.ts';
 import { scriptedTts } from '../support/scripted-providers.ts';
 

@@ -3,9 +3,9 @@
 // synthesised while chunk k plays (the sink queues; writes never wait for playout). Synthesis stays only a couple of
 // chunks ahead of playout (TTS_LOOKAHEAD), so an interrupted answer costs what was heard plus a little.
 import type { ProviderOutcome } from '../../functions/contract.ts';
-import { ChainExhaustedError } from '../pipeline/errors.ts';
-import { streamAnswer, type LlmChainOptions } from '../pipeline/llm-chain.ts';
-import type { TtsChain } from '../pipeline/tts-chain.ts';
+import { ChainExhaustedError } from '../fallback/errors.ts';
+import { streamAnswer, type LlmChainOptions } from '../fallback/llm-chain.ts';
+import type { TtsChain } from '../fallback/tts-chain.ts';
 import type { LlmRequest } from '../providers/types.ts';
 import type { AudioSink, Transcription } from '../transport/types.ts';
 import { AsyncQueue } from './async-queue.ts';

@@ -1,8 +1,8 @@
 // The conversation engine: caller audio in, through VAD and turn detection to STT; finished turns to the answer
 // pipeline; barge-in when the caller talks over the agent long enough; greeting and idle prompt.
 import type { TurnTiming } from '../../functions/contract.ts';
-import { ChainExhaustedError } from '../pipeline/errors.ts';
-import { transcribeUtterance } from '../pipeline/stt-chain.ts';
+import { ChainExhaustedError } from '../fallback/errors.ts';
+import { transcribeUtterance } from '../fallback/stt-chain.ts';
 import type { Transport } from '../transport/types.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { ConversationHistory } from './history.ts';

@@ -1,7 +1,7 @@
 // Running the agent's side of each turn, one at a time: an LLM answer or a fixed line (greeting, idle prompt,
 // apology), played out to the end or cut by barge-in, then written to history as what the caller actually heard.
 import type { TurnTiming } from '../../functions/contract.ts';
-import { ChainExhaustedError } from '../pipeline/errors.ts';
+import { ChainExhaustedError } from '../fallback/errors.ts';
 import { speakAnswer, type AnswerDeps } from './answer.ts';
 import { SpokenTimeline } from './heard-text.ts';
 import type { ConversationHistory } from './history.ts';

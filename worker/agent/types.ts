@@ -1,8 +1,8 @@
 // What the conversation engine is built from: a transport, the three chains, a VAD, a reporter, and its settings.
 import type { HistoryMessage, ProviderOutcome, TurnTiming } from '../../functions/contract.ts';
-import type { LlmChainOptions } from '../pipeline/llm-chain.ts';
-import type { SttChainOptions } from '../pipeline/stt-chain.ts';
-import type { TtsChain } from '../pipeline/tts-chain.ts';
+import type { LlmChainOptions } from '../fallback/llm-chain.ts';
+import type { SttChainOptions } from '../fallback/stt-chain.ts';
+import type { TtsChain } from '../fallback/tts-chain.ts';
 import type { Transport } from '../transport/types.ts';
 import type { Resampler } from './answer.ts';
 

@@ -14,7 +14,7 @@ import {
   type WorkerSession,
   type WorkerStatusReport,
 } from '../../functions/contract.ts';
-import { retryAfterMsFrom } from '../pipeline/errors.ts';
+import { retryAfterMsFrom } from '../fallback/errors.ts';
 import { ControlPlaneError } from './errors.ts';
 
 export { ControlPlaneError, isControlPlaneError, type ControlPlaneErrorKind } from './errors.ts';

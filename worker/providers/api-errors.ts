@@ -1,7 +1,7 @@
 // Error classification shared by the three LLM SDKs. openai, groq-sdk and @anthropic-ai/sdk are generated from the
 // same template: an APIError carrying status, headers and the vendor's JSON body, with subclasses for connection
 // failures, the SDK's own timeout and a caller abort. Each adapter passes its SDK's classes; the mapping is the same.
-import { ProviderError, classOfStatus, classifyTransportError, retryAfterMsFrom, truncated } from '../pipeline/errors.ts';
+import { ProviderError, classOfStatus, classifyTransportError, retryAfterMsFrom, truncated } from '../fallback/errors.ts';
 import type { ErrorClass } from '../../functions/contract.ts';
 
 /**

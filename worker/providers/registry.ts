@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { PROVIDERS, type Modality } from '../../functions/contract.ts';
 import type { Logger } from '../log.ts';
-import type { Link } from '../pipeline/fallback.ts';
+import type { Link } from '../fallback/fallback.ts';
 import { createAnthropicLlm } from './llm/anthropic.ts';
 import { createGroqLlm } from './llm/groq.ts';
 import { createOpenAiLlm } from './llm/openai.ts';

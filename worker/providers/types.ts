@@ -1,5 +1,5 @@
 // What every provider adapter implements: one small interface per modality, streams of typed parts in, typed
-// errors out (see ../pipeline/errors.ts). Adapters are thin: build the SDK client with its retries off, map the
+// errors out (see ../fallback/errors.ts). Adapters are thin: build the SDK client with its retries off, map the
 // vendor's stream to these types, classify the vendor's errors. Vendor quirks stay inside the adapter.
 import type { Modality } from '../../functions/contract.ts';
 

@@ -9,8 +9,8 @@ import type { HistoryMessage, ProviderOutcome } from '../../../functions/contrac
 import { Conversation } from '../../../worker/agent/conversation.ts';
 import type { ConversationOptions, VadEvent, VoiceActivity } from '../../../worker/agent/types.ts';
 import { StreamResampler } from '../../../worker/audio/resample.ts';
-import { BreakerRegistry } from '../../../worker/pipeline/breaker.ts';
-import { TtsChain } from '../../../worker/pipeline/tts-chain.ts';
+import { BreakerRegistry } from '../../../worker/fallback/breaker.ts';
+import { TtsChain } from '../../../worker/fallback/tts-chain.ts';
 import type { SttProvider } from '../../../worker/providers/types.ts';
 import { buildProviders } from '../../../worker/providers/registry.ts';
 import { createFileTransport, type FileTransport } from '../../../worker/transport/file.ts';

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeDeepgram, type FakeDeepgram, type FakeDeepgramOptions } from '../../fakes/deepgram.ts';
 import { closedPort } from '../../fakes/kit/server.ts';
 import { sleep, waitFor } from '../../support/wait.ts';
-import { ProviderError } from '../../../worker/pipeline/errors.ts';
+import { ProviderError } from '../../../worker/fallback/errors.ts';
 import { createDeepgramStt, type DeepgramStt, type DeepgramSttOptions } from '../../../worker/providers/stt/deepgram.ts';
 import type { SttEvent } from '../../../worker/providers/types.ts';
 import { concatPcm } from '../../../worker/audio/frames.ts';

@@ -1,7 +1,7 @@
 // What every LLM adapter must do, run through its real SDK against its fake vendor: the same suite for OpenAI, Groq
 // and Anthropic (each test file adds what is its vendor's own). Every wait is bounded; aborts come from test timers.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ProviderError } from '../../../worker/pipeline/errors.ts';
+import { ProviderError } from '../../../worker/fallback/errors.ts';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../../../worker/providers/types.ts';
 import { closedPort, type FakeServer } from '../../fakes/kit/server.ts';
 import { splitIntoTokens } from '../../fakes/kit/script.ts';

@@ -5,7 +5,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../../fakes/openai.ts';
 import { uploadDurationS } from '../../fakes/openai-audio.ts';
 import { closedPort } from '../../fakes/kit/server.ts';
 import { waitFor } from '../../support/wait.ts';
-import { ProviderError } from '../../../worker/pipeline/errors.ts';
+import { ProviderError } from '../../../worker/fallback/errors.ts';
 import { encodeWav } from '../../../worker/audio/wav.ts';
 import { createOpenAiStt, type OpenAiSttOptions } from '../../../worker/providers/stt/openai.ts';
 import type { SttEvent, SttProvider } from '../../../worker/providers/types.ts';

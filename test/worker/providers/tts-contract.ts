@@ -2,7 +2,7 @@
 // ElevenLabs (each test file adds what is its vendor's own). Every wait is bounded; aborts come from test timers.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { concatPcm } from '../../../worker/audio/frames.ts';
-import { ProviderError } from '../../../worker/pipeline/errors.ts';
+import { ProviderError } from '../../../worker/fallback/errors.ts';
 import type { TtsProvider, TtsRequest } from '../../../worker/providers/types.ts';
 import { pcmFromText } from '../../fakes/kit/audio.ts';
 import { closedPort, type FakeServer } from '../../fakes/kit/server.ts';

@@ -4,7 +4,7 @@
 // socket dies into classified ProviderErrors. Once closed it stays closed: the provider opens a new one.
 import type { Deepgram, DeepgramClient } from '@deepgram/sdk';
 import { pcmToBytes } from '../../audio/pcm-bytes.ts';
-import { ProviderError, classOfStatus, truncated } from '../../pipeline/errors.ts';
+import { ProviderError, classOfStatus, truncated } from '../../fallback/errors.ts';
 
 type ListenSocket = Awaited<ReturnType<DeepgramClient['listen']['v1']['connect']>>;
 export type ListenArgs = Parameters<DeepgramClient['listen']['v1']['connect']>[0];

@@ -7,7 +7,7 @@
 // - Timestamps run from the start of the connection, so messages about an earlier utterance on the same socket
 //   (a late UtteranceEnd, a late flush) are recognised by their time and dropped.
 import { DeepgramClient } from '@deepgram/sdk';
-import { ProviderError } from '../../pipeline/errors.ts';
+import { ProviderError } from '../../fallback/errors.ts';
 import { Inbox } from '../inbox.ts';
 import type { SttEvent, SttProvider, SttRequest } from '../types.ts';
 import { DeepgramSocket, type ListenArgs, type ListenMessage } from './deepgram-socket.ts';

@@ -3,7 +3,7 @@
 // final result. The engine knows this from `streaming: false` and starts its deadlines at the end of the audio.
 import { toFile } from 'openai';
 import { encodeWav } from '../../audio/wav.ts';
-import { truncated } from '../../pipeline/errors.ts';
+import { truncated } from '../../fallback/errors.ts';
 import { classifyingErrors } from '../api-errors.ts';
 import { createOpenAiAudioClient, OPENAI_ERRORS, type OpenAiAudioClientOptions } from '../openai-audio-client.ts';
 import type { SttEvent, SttProvider, SttRequest } from '../types.ts';

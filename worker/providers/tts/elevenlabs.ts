@@ -9,7 +9,7 @@
 import { ElevenLabsClient, ElevenLabsError, ElevenLabsTimeoutError } from '@elevenlabs/elevenlabs-js';
 import type { ElevenLabs } from '@elevenlabs/elevenlabs-js';
 import { pcmFromByteStream } from '../../audio/pcm-bytes.ts';
-import { ProviderError, classOfStatus, classifyTransportError, retryAfterMsFrom, truncated } from '../../pipeline/errors.ts';
+import { ProviderError, classOfStatus, classifyTransportError, retryAfterMsFrom, truncated } from '../../fallback/errors.ts';
 import type { TtsProvider, TtsRequest } from '../types.ts';
 import { chunksOf } from '../web-stream.ts';
 

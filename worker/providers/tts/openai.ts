@@ -3,7 +3,7 @@
 // complete one (only a body cut mid-sample, or a socket that dies, which throws, gives it away).
 import type OpenAI from 'openai';
 import { pcmFromByteStream } from '../../audio/pcm-bytes.ts';
-import { truncated } from '../../pipeline/errors.ts';
+import { truncated } from '../../fallback/errors.ts';
 import { classifyingErrors } from '../api-errors.ts';
 import { createOpenAiAudioClient, OPENAI_ERRORS, type OpenAiAudioClientOptions } from '../openai-audio-client.ts';
 import type { TtsProvider, TtsRequest } from '../types.ts';
