@@ -72,6 +72,7 @@ class FileTimelineTransport implements FileTransport {
   readonly #clock: VirtualClock;
   readonly #frames = new FrameQueue<Int16Array>();
   readonly #playout = new PlayoutQueue();
+  #outputPaused = false;
   /** Which agent samples reached the output timeline (the turn trace's first frame out). */
   readonly #out = new OutWatch();
   readonly #listeners = new TransportListeners();
@@ -167,7 +168,7 @@ class FileTimelineTransport implements FileTransport {
   #tick(): void {
     // Audio written while the clock read t fills the slot starting at t, which is complete only now.
     const frame = new Int16Array(this.#outputFrameSamples);
-    const pulled = this.#playout.pullInto(frame);
+    const pulled = this.#outputPaused ? 0 : this.#playout.pullInto(frame);
     this.#playedSamples += pulled;
     this.#out.wentOut(pulled);
     this.#timeline.push(pulled === 0 ? this.#silentOutputFrame : frame);
@@ -193,6 +194,8 @@ class FileTimelineTransport implements FileTransport {
   #sink(): AudioSink {
     const playout = this.#playout;
     const sampleRate = this.#outputSampleRate;
+    // The getter below has its own `this`.
+    const transport = this;
     return {
       sampleRate,
       write: (pcm) => (playout.push(pcm), this.#out.wrote(pcm.length)),
@@ -200,6 +203,11 @@ class FileTimelineTransport implements FileTransport {
         const dropped = playout.clear();
         this.#out.dropped(dropped);
         return samplesToMs(dropped, sampleRate);
+      },
+      pause: () => void (this.#outputPaused = true),
+      resume: () => void (this.#outputPaused = false),
+      get paused() {
+        return transport.#outputPaused;
       },
       onNextOut: (listener) => this.#out.onNextOut(listener),
       playedMs: () => samplesToMs(this.#playedSamples, sampleRate),

@@ -1,6 +1,8 @@
 // Agent audio into a LiveKit AudioSource. write() only queues; a pump feeds the source 20 ms frames and keeps at most
 // `leadMs` inside it, so barge-in has little to drop on the native side and clearQueue() drops that little at once.
 // playedMs() is what was captured minus what the source still holds (rtc-node estimates that on the wall clock).
+// pause() empties the source too, but puts what it held back at the head of the queue (the sink remembers the last
+// frames it handed on), so resume() goes on from the sample where the caller heard it stop.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AudioFrame, type AudioSource } from '@livekit/rtc-node';
 import type { Logger } from '../log.ts';
@@ -28,6 +30,11 @@ export class LiveKitAudioSink implements AudioSink {
   /** Ms handed to the source that were not dropped from it by clear(). */
   #capturedMs = 0;
   #playedMs = 0;
+  #paused = false;
+  /** The last frames handed to the source, newest last: enough to cover what it may still hold. */
+  #handed: Int16Array[] = [];
+  #handedSamples = 0;
+  readonly #handedKeepSamples: number;
   #wakePump: (() => void) | undefined;
   #pump: Promise<void> | undefined;
 
@@ -38,6 +45,7 @@ export class LiveKitAudioSink implements AudioSink {
     this.#frameSamples = Math.round((source.sampleRate * frameMs) / 1000);
     this.#leadMs = options.leadMs ?? 200;
     this.#logger = options.logger;
+    this.#handedKeepSamples = Math.ceil((source.sampleRate * (this.#leadMs + 3 * frameMs)) / 1000);
     if (source.numChannels !== 1) throw new RangeError('the agent speaks mono: the AudioSource must have one channel');
     if (this.#leadMs + frameMs >= source.queueSize) {
       throw new RangeError(`leadMs (${this.#leadMs}) must leave room for a frame in the source's queue (${source.queueSize} ms)`);
@@ -63,7 +71,30 @@ export class LiveKitAudioSink implements AudioSink {
     // After close() the transport may already have disposed of the source: nothing more is played anyway.
     if (!this.#stop.signal.aborted) this.#source.clearQueue();
     this.#capturedMs = Math.max(0, this.#capturedMs - droppedInSourceMs);
+    this.#forgetHanded();
     return droppedHereMs + droppedInSourceMs;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    if (this.#stop.signal.aborted) return;
+    const heldMs = this.#source.queuedDuration;
+    this.#source.clearQueue();
+    const back = this.#takeHandedTail(Math.round((heldMs * this.sampleRate) / 1000));
+    this.#queue.unshift(back);
+    this.#out.returned(back.length);
+    this.#capturedMs = Math.max(0, this.#capturedMs - samplesToMs(back.length, this.sampleRate));
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#wake();
   }
 
   onNextOut(listener: (atEpochMs: number) => void): void {
@@ -96,7 +127,7 @@ export class LiveKitAudioSink implements AudioSink {
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
-      if (this.#queue.queuedSamples === 0) {
+      if (this.#queue.queuedSamples === 0 || this.#paused) {
         await new Promise<void>((resolve) => {
           this.#wakePump = resolve;
         });
@@ -111,6 +142,7 @@ export class LiveKitAudioSink implements AudioSink {
       const pcm = new Int16Array(Math.min(this.#frameSamples, this.#queue.queuedSamples));
       this.#queue.pullInto(pcm);
       this.#capturedMs += samplesToMs(pcm.length, this.sampleRate);
+      this.#remember(pcm);
       // Handed to rtc-node now; after silence its source is empty, so this frame is the next one WebRTC sends.
       this.#out.wentOut(pcm.length);
       try {
@@ -120,5 +152,33 @@ export class LiveKitAudioSink implements AudioSink {
         this.#logger?.error({ err: error }, 'livekit audio source refused a frame');
       }
     }
+  }
+
+  #remember(pcm: Int16Array): void {
+    this.#handed.push(pcm);
+    this.#handedSamples += pcm.length;
+    while (this.#handed.length > 1 && this.#handedSamples - this.#handed[0]!.length >= this.#handedKeepSamples) {
+      this.#handedSamples -= this.#handed.shift()!.length;
+    }
+  }
+
+  #forgetHanded(): void {
+    this.#handed = [];
+    this.#handedSamples = 0;
+  }
+
+  /** The newest `samples` of what was handed on (all of it when fewer were), in playing order. */
+  #takeHandedTail(samples: number): Int16Array {
+    const take = Math.min(samples, this.#handedSamples);
+    const out = new Int16Array(take);
+    let end = take;
+    for (let i = this.#handed.length - 1; i >= 0 && end > 0; i--) {
+      const frame = this.#handed[i]!;
+      const n = Math.min(frame.length, end);
+      out.set(frame.subarray(frame.length - n), end - n);
+      end -= n;
+    }
+    this.#forgetHanded();
+    return out;
   }
 }

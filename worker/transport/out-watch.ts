@@ -31,6 +31,11 @@ export class OutWatch {
     for (const w of ready) w.listener(at);
   }
 
+  /** Samples that went out came back to be sent again (a paused output): they go out a second time. */
+  returned(samples: number): void {
+    this.#out -= samples;
+  }
+
   /** Queued samples dropped before they went out: whoever waited for them waits no more. */
   dropped(samples: number): void {
     this.#out += samples;

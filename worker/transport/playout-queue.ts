@@ -17,6 +17,17 @@ export class PlayoutQueue {
     this.#queuedSamples += pcm.length;
   }
 
+  /** Puts samples back at the head, to be played before everything queued (what a paused output had handed on). */
+  unshift(pcm: Int16Array): void {
+    if (pcm.length === 0) return;
+    if (this.#headOffset > 0) {
+      this.#chunks[0] = this.#chunks[0]!.subarray(this.#headOffset);
+      this.#headOffset = 0;
+    }
+    this.#chunks.unshift(pcm.slice());
+    this.#queuedSamples += pcm.length;
+  }
+
   /** Moves up to `target.length` samples into the start of `target`; returns how many were moved. */
   pullInto(target: Int16Array): number {
     let filled = 0;

@@ -12,6 +12,14 @@ export interface AudioSink {
   write(pcm: Int16Array): void;
   /** Stops playout at once (barge-in), dropping whatever is queued. Returns the ms of audio dropped. */
   clear(): number;
+  /**
+   * Holds playout at once, keeping every unplayed sample (even what was already handed on but not yet played), so
+   * that resume() goes on from the exact sample where it stopped: a caller's sound that may be no interruption.
+   */
+  pause(): void;
+  /** Plays on from where pause() held it. Writes while paused queue as usual. */
+  resume(): void;
+  readonly paused: boolean;
   /** Ms of agent audio actually played out so far (monotonic, across the whole session). */
   playedMs(): number;
   /** Ms queued and not yet played. */

@@ -102,6 +102,22 @@ describe('file transport output timeline', () => {
     expectSilent(run.out, at(160), run.out.length);
   });
 
+  it('pause() holds playout on the exact sample and resume() goes on from it, nothing lost or played twice', async () => {
+    const speech = ramp(at(200));
+    const seen: Record<string, number | boolean> = {};
+    const run = await runTimeline(500, [
+      [100, (t) => t.output.write(speech)],
+      [160, (t) => (t.output.pause(), (seen.paused = t.output.paused), (seen.queuedAtPause = t.output.queuedMs()))],
+      [260, (t) => ((seen.playedWhilePaused = t.output.playedMs()), t.output.resume(), (seen.pausedAfter = t.output.paused))],
+    ]);
+
+    expect(seen).toEqual({ paused: true, queuedAtPause: 140, playedWhilePaused: 60, pausedAfter: false });
+    expect(run.out.subarray(at(100), at(160))).toEqual(speech.subarray(0, at(60)));
+    expectSilent(run.out, at(160), at(260));
+    expect(run.out.subarray(at(260), at(400))).toEqual(speech.subarray(at(60)));
+    expectSilent(run.out, at(400), run.out.length);
+  });
+
   it('counts playedMs and queuedMs to the sample', async () => {
     const readings: Array<[number, number, number]> = [];
     const read = (t: FileTransport) => readings.push([t.now(), t.output.playedMs(), t.output.queuedMs()]);

@@ -10,9 +10,9 @@ const ms = (duration: number) => new Int16Array((RATE * duration) / 1000).fill(3
 
 /** A real AudioSource that also notes each frame it captures and how much it already held at that moment. */
 class WatchedSource extends AudioSource {
-  readonly captured: Array<{ samples: number; heldMs: number }> = [];
+  readonly captured: Array<{ samples: number; heldMs: number; first: number }> = [];
   override async captureFrame(frame: AudioFrame): Promise<void> {
-    this.captured.push({ samples: frame.samplesPerChannel, heldMs: this.queuedDuration });
+    this.captured.push({ samples: frame.samplesPerChannel, heldMs: this.queuedDuration, first: frame.data[0]! });
     await super.captureFrame(frame);
   }
 }
@@ -81,6 +81,48 @@ describe('LiveKitAudioSink on a real AudioSource', () => {
     // And it plays again after a barge-in.
     sink.write(ms(40));
     await waitFor('the next reply played', () => sink.queuedMs() === 0 && sink.playedMs() >= playedAtClear + 40 - 1, 5_000, 10);
+  });
+
+  it('pause() stops what the caller hears at once and resume() goes on from that sample, even what the source held', async () => {
+    const { sink, source } = sinkOnRealSource(200);
+    // Every sample says where it is (in 1/24 ms steps, wrapping below int16's limit), so a resumed frame tells where it began.
+    const ramp = Int16Array.from({ length: RATE * 2 }, (_, i) => i % 30_000);
+    sink.write(ramp);
+    await waitFor('playout under way', () => sink.playedMs() >= 300, 5_000, 5);
+
+    sink.pause();
+    expect(sink.paused).toBe(true);
+    const playedAtPause = sink.playedMs();
+    // What the source held came back to the queue: nothing was dropped.
+    expect(Math.abs(playedAtPause + sink.queuedMs() - 2000)).toBeLessThanOrEqual(1);
+    const capturedAtPause = source.captured.length;
+    await sleep(200);
+    expect(sink.playedMs()).toBe(playedAtPause);
+    expect(source.captured.length).toBe(capturedAtPause);
+
+    sink.resume();
+    expect(sink.paused).toBe(false);
+    await waitFor('the rest played', () => sink.queuedMs() === 0 && sink.playedMs() >= 2000 - 1, 5_000, 10);
+    // The first frame after resume starts where the caller heard it stop (rtc-node's estimate moves in whole ms).
+    const resumedAt = source.captured[capturedAtPause]!.first;
+    expect(Math.abs(resumedAt - Math.round((playedAtPause * RATE) / 1000))).toBeLessThanOrEqual(RATE / 1000);
+    // Handed on in all: everything once, plus what the source held at the pause a second time.
+    const handed = source.captured.reduce((sum, c) => sum + c.samples, 0);
+    expect(handed).toBeGreaterThanOrEqual(ramp.length);
+    expect(handed - ramp.length).toBeLessThanOrEqual((RATE * 220) / 1000);
+  });
+
+  it('clear() while paused drops everything and the next reply plays', async () => {
+    const { sink } = sinkOnRealSource(100);
+    sink.write(ms(1000));
+    await waitFor('playout under way', () => sink.playedMs() >= 100, 5_000, 5);
+    sink.pause();
+    const played = sink.playedMs();
+    expect(sink.clear()).toBeGreaterThan(0);
+    expect(sink.queuedMs()).toBe(0);
+    sink.resume();
+    sink.write(ms(40));
+    await waitFor('the next reply played', () => sink.queuedMs() === 0 && sink.playedMs() >= played + 40 - 1, 5_000, 10);
   });
 
   it('refuses a lead that would not leave the source room for a frame', () => {
