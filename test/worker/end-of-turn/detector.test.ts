@@ -25,8 +25,8 @@ const speech: Int16Array[] = [];
 
 async function spoken16k(name: string, text: string): Promise<Int16Array> {
   bench.speak(`${name}.wav`, text);
-  // As the detector gets it: 16 kHz, 200 ms of silence after the last word.
-  bench.sox(`${name}.wav`, '-r', '16000', `${name}-16k.wav`, 'reverse', 'silence', '1', '0.02', '1%', 'reverse', 'pad', '0', '0.2');
+  // As the detector gets it: 16 kHz, 200 ms of silence after the last word; no dither, so the clip is the same every run.
+  bench.sox('-D', `${name}.wav`, '-r', '16000', `${name}-16k.wav`, 'reverse', 'silence', '1', '0.02', '1%', 'reverse', 'pad', '0', '0.2');
   return (await readWavFile(bench.path(`${name}-16k.wav`))).pcm;
 }
 
