@@ -180,6 +180,11 @@ function report(samples: Sample[], featureMs: number[], policy: WaitPolicy): str
     const waits = (list: Sample[]) => String(Math.round(list.reduce((sum, s) => sum + decide(policy, s).waitMs, 0) / Math.max(1, list.length)));
     return `${name.padEnd(nameWidth)}  ${cells([called('complete'), called('incomplete'), called('paused')])} │ ${cells(CUT_OFF_PAUSES_MS.map(cutOff))} │ ${cells([waits(of('complete')), waits(unfinished)])}`;
   });
+  const combined = DECIDERS.find((d) => d.name === 'model+rule')!;
+  const effective = (countAnswer: boolean) => {
+    const waits = of('complete').map((s) => Math.max(combined.decide(policy, s).waitMs, countAnswer ? s.roundTripMs : 0));
+    return Math.round(waits.reduce((a, b) => a + b, 0) / Math.max(1, waits.length));
+  };
   const late = samples.filter((s) => s.roundTripMs > DEFAULT_MODEL_TIMEOUT_MS).length;
   const { completeWaitMs, unsureWaitMs, incompleteWaitMs, completeThreshold } = policy.options;
   const counts = `${of('complete').length} complete, ${of('incomplete').length} hanging on a word, ${of('paused').length} paused after a word that could end a sentence`;
@@ -206,6 +211,7 @@ function report(samples: Sample[], featureMs: number[], policy: WaitPolicy): str
       ],
       'p95',
     ),
+    `complete sentences, model+rule: mean wait ${effective(false)} ms as decided, ${effective(true)} ms counting the model's answer (max(wait, round trip): a decision can only end the turn once it is made)`,
     `answers later than the ${DEFAULT_MODEL_TIMEOUT_MS} ms default timeout (decided by the rule instead): ${late}/${samples.length}`,
     `model probability median: complete ${p50(of('complete'))} · hanging ${p50(of('incomplete'))} · paused ${p50(of('paused'))}`,
   ].join('\n');

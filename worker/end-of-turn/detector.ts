@@ -9,8 +9,9 @@
 //   // d = { waitMs, complete, tier, source: 'model' | 'rule' | 'none', probability?, inferenceMs?, modelSkipped? }
 //   await eot.dispose();
 // - Call it when the VAD first hears silence after speech (Vad's SpeechGate silence start, or speech_end with a
-//   short minSilenceMs), with the turn's 16 kHz audio up to that moment (only the last 8 s are used; more is fine)
-//   and the latest transcript of the turn (interim or final). `waitMs` counts from where the silence BEGAN: the turn
+//   short minSilenceMs), with the turn's 16 kHz audio up to that moment — from its speech_start pcm (the pre-roll
+//   included) through every speech_audio, across earlier pauses of the same turn; only the last 8 s are used, as
+//   pipecat does — and the latest transcript of the whole turn (interim or final). `waitMs` counts from where the silence BEGAN: the turn
 //   ends when the silence has lasted waitMs; speech before then continues the turn (ask again at the next silence).
 // - It never blocks the audio: features and inference run on a worker thread, and an answer later than
 //   `modelTimeoutMs` is not waited for (the decision is then the rule's, `modelSkipped: 'timeout'`).

@@ -1,9 +1,10 @@
 // The main thread's handle on the model thread: start it (resolving once the model has loaded, or rejecting with the
-// typed load error), send it audio, get probabilities back in order. The audio is copied once into the message; the
-// caller's buffer is never transferred away from it.
+// typed load error), send it audio, get probabilities back in order. The audio (at most its last 8 s) is copied into
+// the message; the caller's buffer is never transferred away from it.
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { TurnModelInferenceError, TurnModelLoadError, TurnModelMissingError } from './errors.ts';
+import { WINDOW_SAMPLES } from './log-mel.ts';
 
 export type ToThread = { type: 'predict'; id: number; pcm16k: Int16Array } | { type: 'close' };
 export type FromThread =
@@ -63,7 +64,9 @@ export class TurnModelClient {
     const id = this.#nextId++;
     const answer = new Promise<ModelAnswer>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     if (this.#pending.size === 1) this.#worker.ref();
-    this.#worker.postMessage({ type: 'predict', id, pcm16k } satisfies ToThread);
+    // Only the last 8 s reach the model: a long turn is not copied whole into the message.
+    const recent = pcm16k.length > WINDOW_SAMPLES ? pcm16k.subarray(pcm16k.length - WINDOW_SAMPLES) : pcm16k;
+    this.#worker.postMessage({ type: 'predict', id, pcm16k: recent } satisfies ToThread);
     return answer;
   }
 
