@@ -2,7 +2,7 @@
 // one that is not, what it costs in cut-offs and in waiting, and how long the model takes on this CPU. Sentences are
 // spoken by espeak-ng (two voices) at 16 kHz: complete ones whole, unfinished ones (left hanging on "for", "and", …,
 // or paused after a word that could end a sentence) spoken with their continuation after a pause and cut 200 ms into
-// the pause, where the VAD first hears silence. Measures and prints; asserts nothing.
+// the pause, where the VAD first hears silence (100 and 400 ms are tried too, for the model alone). Measures and prints; asserts nothing.
 //   node test/bench/end-of-turn.ts      (the lead wires it into npm run bench -- --only end-of-turn)
 //
 // Read the figures knowing that espeak's flat, synthetic prosody is not what the model was trained on (real callers);
@@ -52,7 +52,10 @@ const PAUSE_MS = 800;
 /** A run of quiet this long inside a clip is the pause espeak-ng was asked for. */
 const MIN_GAP_MS = 500;
 const VOICES = ['en-us', 'en+f3'];
-const TAIL_S = 0.2;
+/** Silence after the last word when the detector is asked (about when the VAD first hears it), and the alternatives tried. */
+const TAIL_MS = 200;
+const OTHER_TAILS_MS = [100, 400];
+const MAX_TAIL_MS = Math.max(TAIL_MS, ...OTHER_TAILS_MS);
 /** Today's fixed end of turn: the VAD's minSilenceMs default. */
 const FIXED_WAIT_MS = 500;
 
@@ -82,26 +85,35 @@ function run(tool: string, args: string[]): void {
   execFileSync(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** A complete sentence: leading and trailing silence trimmed, then the 200 ms the VAD takes to hear silence. */
-async function speakWhole(dir: string, voice: string, text: string): Promise<Int16Array> {
+/** A spoken clip and where its last word ends; `until(ms)` is the audio up to that much silence after it. */
+interface Clip {
+  until: (silenceMs: number) => Int16Array;
+}
+
+function clip(pcm: Int16Array, speechEnd: number): Clip {
+  return { until: (silenceMs) => pcm.slice(0, speechEnd + Math.round((silenceMs / 1000) * 16_000)) };
+}
+
+/** A complete sentence, leading and trailing silence trimmed, then silence again. */
+async function speakWhole(dir: string, voice: string, text: string): Promise<Clip> {
   const [raw, out] = [join(dir, 'raw.wav'), join(dir, 'clip.wav')];
   run('espeak-ng', ['-v', voice, '-w', raw, text]);
-  run('sox', ['-D', raw, '-r', '16000', '-b', '16', out, 'silence', '1', '0.02', '1%', 'reverse', 'silence', '1', '0.02', '1%', 'reverse', 'pad', '0', String(TAIL_S)]);
-  return (await readWavFile(out)).pcm;
+  run('sox', ['-D', raw, '-r', '16000', '-b', '16', out, 'silence', '1', '0.02', '1%', 'reverse', 'silence', '1', '0.02', '1%', 'reverse', 'pad', '0', String(MAX_TAIL_MS / 1000)]);
+  const pcm = (await readWavFile(out)).pcm;
+  return clip(pcm, pcm.length - (MAX_TAIL_MS / 1000) * 16_000);
 }
 
 /**
- * A sentence with a pause in it, cut 200 ms into the pause: the audio the detector has when the VAD first hears the
- * caller stop. Spoken whole (SSML break), so the words before the pause carry mid-sentence intonation; spoken alone,
+ * A sentence with a pause in it, cut inside the pause: the audio the detector has when the VAD first hears the caller
+ * stop. Spoken whole (SSML break), so the words before the pause carry mid-sentence intonation; spoken alone,
  * espeak-ng would give them the falling tone of a sentence's end.
  */
-async function speakUntilPause(dir: string, voice: string, before: string, after: string): Promise<Int16Array> {
+async function speakUntilPause(dir: string, voice: string, before: string, after: string): Promise<Clip> {
   const [raw, out] = [join(dir, 'raw.wav'), join(dir, 'clip.wav')];
   run('espeak-ng', ['-m', '-v', voice, '-w', raw, `<speak>${before} <break time="${PAUSE_MS}ms"/> ${after}</speak>`]);
   run('sox', ['-D', raw, '-r', '16000', '-b', '16', out, 'silence', '1', '0.02', '1%']);
   const pcm = (await readWavFile(out)).pcm;
-  const gapStart = longestQuiet(pcm, 16_000);
-  return pcm.slice(0, gapStart + Math.round(TAIL_S * 16_000));
+  return clip(pcm, longestQuiet(pcm, 16_000));
 }
 
 /** Where the longest quiet run (10 ms frames below RMS 100) of at least MIN_GAP_MS starts, in samples. */
@@ -122,6 +134,12 @@ function longestQuiet(pcm: Int16Array, sampleRate: number): number {
   return best.start * frame;
 }
 
+interface TailSample {
+  kind: Kind;
+  tailMs: number;
+  probability: number;
+}
+
 export interface EndOfTurnFigures {
   text: string;
   samples: Sample[];
@@ -135,9 +153,10 @@ export async function runEndOfTurnBench(progress: (line: string) => void = () =>
   const features = new LogMelExtractor();
   const featureMs: number[] = [];
   const samples: Sample[] = [];
+  const tails: TailSample[] = [];
   try {
     // The transcript is what an STT would have at that moment: final punctuation on a finished sentence, none before a pause.
-    const cases: Array<{ kind: Kind; transcript: string; speak: (voice: string) => Promise<Int16Array> }> = [
+    const cases: Array<{ kind: Kind; transcript: string; speak: (voice: string) => Promise<Clip> }> = [
       ...COMPLETE.map((text) => ({ kind: 'complete' as const, transcript: text, speak: (v: string) => speakWhole(dir, v, text) })),
       ...INCOMPLETE.map(([before, after]) => ({ kind: 'incomplete' as const, transcript: before, speak: (v: string) => speakUntilPause(dir, v, before, after) })),
       ...PAUSED.map(([before, after]) => ({ kind: 'paused' as const, transcript: before, speak: (v: string) => speakUntilPause(dir, v, before, after) })),
@@ -145,19 +164,24 @@ export async function runEndOfTurnBench(progress: (line: string) => void = () =>
     for (const voice of VOICES) {
       progress(`end of turn: ${cases.length} clips in voice ${voice}`);
       for (const c of cases) {
-        const pcm16k = await c.speak(voice);
+        const spoken = await c.speak(voice);
+        const pcm16k = spoken.until(TAIL_MS);
         const startedAt = performance.now();
         const d: EndOfTurnDecision = await detector.waitMsFor(pcm16k, c.transcript);
         const roundTripMs = performance.now() - startedAt;
         if (d.probability === undefined || d.inferenceMs === undefined) throw new Error(`the model did not answer (${d.modelSkipped})`);
         const stopVerdict = c.kind === 'complete' ? d.rule.verdict : judgeTranscript(`${c.transcript}.`).verdict;
         samples.push({ kind: c.kind, probability: d.probability, verdict: d.rule.verdict, stopVerdict, inferenceMs: d.inferenceMs, roundTripMs });
+        for (const tailMs of OTHER_TAILS_MS) {
+          const other = await detector.waitMsFor(spoken.until(tailMs), '');
+          tails.push({ kind: c.kind, tailMs, probability: other.probability! });
+        }
         const at = performance.now();
         features.extract(pcm16k);
         featureMs.push(performance.now() - at);
       }
     }
-    return { text: report(samples, featureMs, detector.policy), samples };
+    return { text: `${report(samples, featureMs, detector.policy)}\n\n${tailReport(samples, tails, detector.policy)}`, samples };
   } finally {
     await detector.dispose();
     rmSync(dir, { recursive: true, force: true });
@@ -214,6 +238,33 @@ function report(samples: Sample[], featureMs: number[], policy: WaitPolicy): str
     `complete sentences, model+rule: mean wait ${effective(false)} ms as decided, ${effective(true)} ms counting the model's answer (max(wait, round trip): a decision can only end the turn once it is made)`,
     `answers later than the ${DEFAULT_MODEL_TIMEOUT_MS} ms default timeout (decided by the rule instead): ${late}/${samples.length}`,
     `model probability median: complete ${p50(of('complete'))} · hanging ${p50(of('incomplete'))} · paused ${p50(of('paused'))}`,
+  ].join('\n');
+}
+
+/** The model's calls by how much silence follows the last word when it is asked: the moment of asking matters. */
+function tailReport(samples: Sample[], tails: TailSample[], policy: WaitPolicy): string {
+  const all = [...samples.map((s) => ({ kind: s.kind, tailMs: TAIL_MS, probability: s.probability })), ...tails];
+  const lines = [TAIL_MS, ...OTHER_TAILS_MS].sort((a, b) => a - b).map((tailMs) => {
+    const at = all.filter((t) => t.tailMs === tailMs);
+    const called = (kind: Kind) => {
+      const list = at.filter((t) => t.kind === kind);
+      return pct(list.filter((t) => t.probability >= policy.options.completeThreshold).length, list.length).padStart(6);
+    };
+    return `${`${tailMs} ms`.padStart(7)}   ${called('complete')}${called('incomplete')}${called('paused')}`;
+  });
+  const at200 = all.filter((t) => t.tailMs === TAIL_MS);
+  const sweep = [0.5, 0.7, 0.8, 0.9, 0.95].map((threshold) => {
+    const called = (kind: Kind) => {
+      const list = at200.filter((t) => t.kind === kind);
+      return pct(list.filter((t) => t.probability >= threshold).length, list.length).padStart(6);
+    };
+    return `${`p ≥ ${threshold}`.padStart(10)}${called('complete')}${called('incomplete')}${called('paused')}`;
+  });
+  return [
+    'Model alone by the silence after the last word when asked (called complete: compl / hang / pause)',
+    ...lines,
+    `Model alone by its threshold, asked ${TAIL_MS} ms into the silence (called complete: compl / hang / pause)`,
+    ...sweep,
   ].join('\n');
 }
 
