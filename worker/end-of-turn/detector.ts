@@ -11,8 +11,12 @@
 // - Call it when the VAD first hears silence after speech (Vad's SpeechGate silence start, or speech_end with a
 //   short minSilenceMs), with the turn's 16 kHz audio up to that moment — from its speech_start pcm (the pre-roll
 //   included) through every speech_audio, across earlier pauses of the same turn; only the last 8 s are used, as
-//   pipecat does — and the latest transcript of the whole turn (interim or final). `waitMs` counts from where the silence BEGAN: the turn
-//   ends when the silence has lasted waitMs; speech before then continues the turn (ask again at the next silence).
+//   pipecat does — and the latest transcript of the whole turn (interim or final). `waitMs` counts from where the
+//   silence BEGAN: the turn ends when the silence has lasted waitMs; speech before then continues the turn (ask again
+//   at the next silence).
+// - The transcript lags the audio (an interim may still miss the last word when the silence begins). When a newer
+//   one arrives during the wait, `eot.reconsider(d, newTranscript)` re-judges the words with the model's answer kept
+//   (synchronous, no inference); the turn then ends at the new waitMs, or at once if that much silence has passed.
 // - It never blocks the audio: features and inference run on a worker thread, and an answer later than
 //   `modelTimeoutMs` is not waited for (the decision is then the rule's, `modelSkipped: 'timeout'`).
 // - Without the model file (`model: 'optional'`, the default) the detector works on the rule alone: `eot.model.state`
@@ -61,6 +65,8 @@ export interface EndOfTurnDetector {
   readonly model: ModelStatus;
   readonly policy: WaitPolicy;
   waitMsFor(pcm16k: Int16Array, transcript: string): Promise<EndOfTurnDecision>;
+  /** The same decision for a newer transcript of the same silence: the model's answer is kept, the words re-judged. */
+  reconsider(decision: EndOfTurnDecision, transcript: string): EndOfTurnDecision;
   /** Stops the model thread; safe to call twice. */
   dispose(): Promise<void>;
 }
@@ -109,10 +115,19 @@ class Detector implements EndOfTurnDetector {
   }
 
   async waitMsFor(pcm16k: Int16Array, transcript: string): Promise<EndOfTurnDecision> {
+    return this.#combine(await this.#ask(pcm16k), transcript);
+  }
+
+  reconsider(decision: EndOfTurnDecision, transcript: string): EndOfTurnDecision {
+    const { probability, inferenceMs, modelSkipped } = decision;
+    return this.#combine({ probability, inferenceMs, modelSkipped }, transcript);
+  }
+
+  #combine(heard: Pick<EndOfTurnDecision, 'probability' | 'inferenceMs' | 'modelSkipped'>, transcript: string): EndOfTurnDecision {
     const rule = judgeTranscript(transcript);
-    const heard = await this.#ask(pcm16k);
     const decision = this.policy.decide(heard.probability, rule.verdict);
-    return { ...decision, complete: decision.tier === 'complete', rule, ...heard };
+    const known = Object.fromEntries(Object.entries(heard).filter(([, v]) => v !== undefined));
+    return { ...decision, complete: decision.tier === 'complete', rule, ...known };
   }
 
   async dispose(): Promise<void> {

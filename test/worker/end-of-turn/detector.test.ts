@@ -93,6 +93,17 @@ describe('createEndOfTurnDetector with the model', () => {
     }
   });
 
+  it('re-judges a newer transcript of the same silence with the model’s answer kept', async () => {
+    const early = await detector.waitMsFor(speech[0]!, 'I need to change my');
+    expect(early).toMatchObject({ tier: 'incomplete', source: 'rule' });
+    const later = detector.reconsider(early, 'I need to change my address.');
+    expect(later.probability).toBe(early.probability);
+    expect(later.inferenceMs).toBe(early.inferenceMs);
+    expect(later.rule.verdict).toBe('complete');
+    expect(later).toMatchObject(detector.policy.decide(early.probability, 'complete'));
+    expect(later.waitMs).toBeLessThan(early.waitMs);
+  });
+
   it('does not ask the model about no audio', async () => {
     expect(await detector.waitMsFor(new Int16Array(0), 'Hello.')).toMatchObject({ modelSkipped: 'no-audio', source: 'rule' });
   });
