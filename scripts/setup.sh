@@ -29,4 +29,5 @@ export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
 # The real LiveKit server and CLI, pinned, built from their Go modules into .tools/bin.
 bash scripts/build-livekit.sh
+bash scripts/fetch-turn-model.sh # the end-of-turn model (worker/end-of-turn/), pinned, into .tools/models
 echo "setup: done (node $(node_modules/.bin/node --version) from node_modules)"
