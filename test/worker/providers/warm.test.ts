@@ -199,4 +199,26 @@ describe('keepFirstProvidersWarm', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(models().length).toBe(afterStop);
   });
+
+  it("outlasts fetch's idle limit: without refreshes the pooled connection is gone after 3 s, with them it stays", async () => {
+    // The fakes' node:http servers say Keep-Alive: timeout=5, which fetch (undici) turns into 3 s of idle life.
+    const second = await startFakeOpenAI();
+    const llmOf = (fake: FakeOpenAI, refreshIdleMs: number) => {
+      const chains = buildProviders({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1` }, { stt: [], llm: ['openai'], tts: [] }, log);
+      const warmth = keepFirstProvidersWarm(chains, { stt: { sampleRate: SAMPLE_RATE }, log, refreshIdleMs });
+      sessions.push({ chains, warmth });
+      return { llm: chains.llm[0]!.provider, warmth };
+    };
+    try {
+      const refreshed = llmOf(fakes.openai, 1_000);
+      const lapsed = llmOf(second, 0);
+      await Promise.all([refreshed.warmth.ready, lapsed.warmth.ready]);
+      await new Promise((r) => setTimeout(r, 3_600));
+      await Promise.all([answer(refreshed.llm), answer(lapsed.llm)]);
+      expect(fakes.openai.connections).toBe(1);
+      expect(second.connections).toBe(2);
+    } finally {
+      await second.close();
+    }
+  });
 });
