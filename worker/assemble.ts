@@ -9,6 +9,7 @@ import type { AgentLogger, ReportSink } from './agent/types.ts';
 import { BreakerRegistry } from './fallback/breaker.ts';
 import { TtsChain } from './fallback/tts-chain.ts';
 import { buildProviders, type RegistryLog } from './providers/registry.ts';
+import { keepFirstProvidersWarm } from './providers/warm.ts';
 import type { Transport } from './transport/types.ts';
 
 export class NoProvidersError extends Error {
@@ -39,6 +40,7 @@ export interface Assembled {
 export async function assembleConversation(o: AssembleOptions): Promise<Assembled> {
   const chains = buildProviders(o.env, o.order, o.log);
   for (const modality of ['stt', 'llm', 'tts'] as const) if (chains[modality].length === 0) throw new NoProvidersError(modality);
+  const warmth = keepFirstProvidersWarm(chains, { stt: { sampleRate: o.transport.inputSampleRate, language: o.config.LANGUAGE }, log: o.log });
   const breakers = new BreakerRegistry();
   // The TTS chain outlives a turn, so its outcomes are wired here (STT and LLM get theirs per call).
   const tts = new TtsChain({ links: chains.tts, breakers, sticky: o.config.TTS_STICKY_FAILOVER, onOutcome: (outcome) => o.report.record(outcome) });
@@ -72,6 +74,7 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
   return {
     conversation,
     async close() {
+      warmth.stop();
       await vad.dispose();
       const closers = [...chains.stt, ...chains.tts].map((l) => l.provider.close?.());
       await Promise.allSettled(closers);

@@ -111,9 +111,9 @@ describe('server and control API', () => {
 
   it('records unknown paths as route undefined with a 404, and requires the configured key exactly', async () => {
     fake = await startFakeOpenAI({ apiKey: 'right' });
-    const response = await fetch(`${fake.url}/v1/models`, { headers: { authorization: 'Bearer right' } });
+    const response = await fetch(`${fake.url}/v1/embeddings`, { headers: { authorization: 'Bearer right' } });
     expect(response.status).toBe(404);
-    expect(fake.requests[0]).toMatchObject({ route: undefined, path: '/v1/models' });
+    expect(fake.requests[0]).toMatchObject({ route: undefined, path: '/v1/embeddings' });
     const noKey = await fetch(`${fake.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
     expect(noKey.status).toBe(401);
   });

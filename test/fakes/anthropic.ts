@@ -1,9 +1,11 @@
 // Fake Anthropic: POST /v1/messages, streamed (named SSE events, ping, message_delta usage, in-stream error) or whole.
-// Point the SDK at it with `new Anthropic({ apiKey, baseURL: fake.url, maxRetries: 0 })`. Route name for faults: 'messages'.
+// Point the SDK at it with `new Anthropic({ apiKey, baseURL: fake.url, maxRetries: 0 })`. Route names for faults: 'messages',
+// 'models' (GET /v1/models).
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { headerValue, keyAccepted, schemeKey } from './kit/auth.ts';
 import { vendorId } from './kit/ids.ts';
+import { modelsRoute } from './kit/models.ts';
 import type { ProfileInput } from './kit/profile.ts';
 import { tokenIntervalMs, ttfbFor } from './kit/profile.ts';
 import { lastUserText, splitIntoTokens } from './kit/script.ts';
@@ -124,12 +126,21 @@ const messagesRoute: HttpRoute = {
   },
 };
 
+/** GET /v1/models as Anthropic answers it: a page of models, newest first. */
+function anthropicModelList() {
+  const data = [
+    { type: 'model', id: 'claude-haiku-4-5', display_name: 'Claude Haiku 4.5', created_at: '2025-10-01T00:00:00Z' },
+    { type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
+  ];
+  return { data, has_more: false, first_id: data[0]!.id, last_id: data.at(-1)!.id };
+}
+
 export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
   return startFakeHttpServer({
     name: 'anthropic',
     port: options.port,
     profile: options.profile,
-    routes: [messagesRoute],
+    routes: [messagesRoute, modelsRoute('/v1/models', anthropicModelList, () => ({ 'request-id': vendorId('req_', 12) }))],
     authorize: (req) => keyAccepted(presentedKey(req), options.apiKey),
     unauthorized: (ctx) => sendAnthropicError(ctx, 401),
     errorStatus: (ctx, status, retryAfterS) => sendAnthropicError(ctx, status, retryAfterS),

@@ -5,11 +5,13 @@
 //   messages with alignment, {"isFinal":true} and close 1000 after {"text":""}, input_timeout_exceeded + close 1008.
 // - GET /v1/text-to-speech/{voice}/multi-stream-input (route 'tts-multi-ws'): several contexts over one socket, the
 //   endpoint the LiveKit Agents and Pipecat plugins use (see elevenlabs/multi-stream-input.ts).
+// - GET /v1/models (route 'models'): the model list, the worker's warm-up request.
 // Auth is the xi-api-key header (or, on the websocket, the first message's xi-api-key). Faults: see test/fakes/README.md.
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { chunkPcmBytes, pcmFromText, pcmToBuffer } from './kit/audio.ts';
 import { headerValue, keyAccepted } from './kit/auth.ts';
+import { modelsRoute } from './kit/models.ts';
 import { audioChunkIntervalMs, ttfbFor, type ProfileInput } from './kit/profile.ts';
 import { rejectUpgrade, startFakeHttpServer, type FakeServer, type RequestContext, type UpgradeContext } from './kit/server.ts';
 import { sendJson, streamResponse } from './kit/stream.ts';
@@ -65,6 +67,16 @@ async function streamSpeech(ctx: RequestContext): Promise<void> {
     firstChunkDelayMs: ttfbFor(ctx.profile, ctx.requestIndex),
     intervalMs: audioChunkIntervalMs(ctx.profile),
   });
+}
+
+/** GET /v1/models (route 'models') as ElevenLabs answers it: a bare array of models. */
+function elevenLabsModels() {
+  const model = (modelId: string, name: string) => ({
+    model_id: modelId, name, can_do_text_to_speech: true, can_do_voice_conversion: false, can_use_style: false,
+    can_use_speaker_boost: true, serves_pro_voices: false, token_cost_factor: 0.5, requires_alpha_access: false,
+    maximum_text_length_per_request: 40_000, languages: [{ language_id: 'en', name: 'English' }],
+  });
+  return [model('eleven_flash_v2_5', 'Eleven Flash v2.5'), model('eleven_multilingual_v2', 'Eleven Multilingual v2')];
 }
 
 export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): Promise<FakeElevenLabs> {
@@ -132,7 +144,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
   return startFakeHttpServer({
     name: 'elevenlabs',
     port: options.port,
-    routes: [{ name: TTS_ROUTE, method: 'POST', path: SPEECH_PATH, handle: streamSpeech }],
+    routes: [{ name: TTS_ROUTE, method: 'POST', path: SPEECH_PATH, handle: streamSpeech }, modelsRoute('/v1/models', elevenLabsModels)],
     upgrades: [
       { name: TTS_WS_ROUTE, path: STREAM_INPUT_PATH, handle: (ctx) => acceptStreamInput(ctx, false) },
       { name: TTS_MULTI_WS_ROUTE, path: MULTI_STREAM_INPUT_PATH, handle: (ctx) => acceptStreamInput(ctx, true) },

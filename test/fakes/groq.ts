@@ -1,9 +1,10 @@
 // Fake Groq: OpenAI's chat-completions protocol under /openai/v1, with `x_groq` on the first and last chunks and
 // Groq's error envelope (no `param`). Point the SDK at it with `new Groq({ apiKey, baseURL: fake.url, maxRetries: 0 })`
-// (the SDK adds /openai/v1 itself). Route name for faults: 'chat'.
+// (the SDK adds /openai/v1 itself). Route names for faults: 'chat', 'models' (GET /openai/v1/models).
 import { chatCompletionsRoute } from './chat-completions.ts';
 import type { OpenAiStyleVendor, Usage } from './chat-completions.ts';
 import { keyAccepted, schemeKey } from './kit/auth.ts';
+import { modelsRoute } from './kit/models.ts';
 import { vendorId } from './kit/ids.ts';
 import type { ProfileInput } from './kit/profile.ts';
 import { startFakeHttpServer } from './kit/server.ts';
@@ -63,6 +64,12 @@ function groqUsage(usage: Usage) {
   return { ...usage, queue_time: 0.01, prompt_time: 0.001, completion_time: 0.01, total_time: 0.021 };
 }
 
+/** GET /openai/v1/models as Groq answers it: OpenAI's list plus Groq's own fields. */
+function groqModelList() {
+  const model = (id: string, owner: string) => ({ id, object: 'model', created: 1_700_000_000, owned_by: owner, active: true, context_window: 131_072, public_apps: null });
+  return { object: 'list', data: [model('llama-3.3-70b-versatile', 'Meta'), model('llama-3.1-8b-instant', 'Meta')] };
+}
+
 const groqVendor: OpenAiStyleVendor = {
   errorBody: groqErrorBody,
   responseHeaders,
@@ -78,7 +85,7 @@ export function startFakeGroq(options: FakeGroqOptions = {}): Promise<FakeGroq> 
     name: 'groq',
     port: options.port,
     profile: options.profile,
-    routes: [chatCompletionsRoute('/openai/v1/chat/completions', groqVendor)],
+    routes: [chatCompletionsRoute('/openai/v1/chat/completions', groqVendor), modelsRoute('/openai/v1/models', groqModelList, () => responseHeaders(vendorId('req_', 13)))],
     authorize: (req) => keyAccepted(schemeKey(req.headers, 'Bearer'), options.apiKey),
     unauthorized: (ctx) => sendGroqError(ctx, 401),
     errorStatus: (ctx, status, retryAfterS) => sendGroqError(ctx, status, retryAfterS),

@@ -1,10 +1,11 @@
 // Fake OpenAI: chat completions (streamed and whole), audio transcriptions (multipart) and audio speech (streamed PCM/WAV).
 // Point the SDK at it with `new OpenAI({ apiKey, baseURL: fake.url + '/v1', maxRetries: 0 })`.
-// Route names for faults: 'chat', 'transcriptions', 'speech'.
+// Route names for faults: 'chat', 'transcriptions', 'speech', 'models' (GET /v1/models).
 import { chatCompletionsRoute } from './chat-completions.ts';
 import type { OpenAiStyleVendor } from './chat-completions.ts';
 import { speechRoute, transcriptionsRoute } from './openai-audio.ts';
 import { keyAccepted, schemeKey } from './kit/auth.ts';
+import { modelsRoute } from './kit/models.ts';
 import { vendorId } from './kit/ids.ts';
 import type { ProfileInput } from './kit/profile.ts';
 import { startFakeHttpServer } from './kit/server.ts';
@@ -57,6 +58,13 @@ export function sendOpenAiInvalidRequest(ctx: RequestContext, message: string, p
   sendOpenAiError(ctx, 400, undefined, { error: { message, type: 'invalid_request_error', param, code: null } });
 }
 
+const OPENAI_MODELS = ['gpt-4.1-mini', 'gpt-4o-mini-tts', 'gpt-4o-mini-transcribe', 'whisper-1'];
+
+/** GET /v1/models as OpenAI answers it. */
+function openAiModelList() {
+  return { object: 'list', data: OPENAI_MODELS.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'system' })) };
+}
+
 const openAiVendor: OpenAiStyleVendor = {
   errorBody: openAiErrorBody,
   responseHeaders: baseHeaders,
@@ -72,6 +80,7 @@ export function startFakeOpenAI(options: FakeOpenAiOptions = {}): Promise<FakeOp
       chatCompletionsRoute('/v1/chat/completions', openAiVendor),
       transcriptionsRoute('/v1/audio/transcriptions', sendOpenAiInvalidRequest, baseHeaders),
       speechRoute('/v1/audio/speech', sendOpenAiInvalidRequest, baseHeaders),
+      modelsRoute('/v1/models', openAiModelList, () => baseHeaders(vendorId('req_', 16))),
     ],
     authorize: (req) => keyAccepted(schemeKey(req.headers, 'Bearer'), options.apiKey),
     unauthorized: (ctx) => sendOpenAiError(ctx, 401),

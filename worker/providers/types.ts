@@ -30,6 +30,12 @@ export interface SttRequest {
   language?: string;
 }
 
+/** The settings the session's utterances will be transcribed with: what a warm connection must match. */
+export interface SttWarmRequest {
+  sampleRate: number;
+  language?: string;
+}
+
 export interface SttProvider extends ProviderBase {
   readonly modality: 'stt';
   /** True when results arrive while the caller speaks (Deepgram); false when only after the audio ends (Whisper). */
@@ -39,6 +45,11 @@ export interface SttProvider extends ProviderBase {
    * it received (for Deepgram: the `from_finalize` results after Finalize); an early end must throw a truncated error.
    */
   transcribe(request: SttRequest, signal: AbortSignal): AsyncIterable<SttEvent>;
+  /**
+   * Opens, and keeps for the next transcribe() with these settings, the connection it will use, sending no audio.
+   * Settles once it is open (rejects when it could not be opened; the next transcribe() then opens its own).
+   */
+  warm?(request: SttWarmRequest, signal: AbortSignal): Promise<void>;
   /** Releases sockets kept between utterances. */
   close?(): Promise<void>;
 }
@@ -75,6 +86,8 @@ export interface LlmProvider extends ProviderBase {
   readonly modality: 'llm';
   readonly model: string;
   stream(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent>;
+  /** One cheap request (the vendor's model list) that leaves a pooled keep-alive connection for the next stream(). */
+  warm?(signal: AbortSignal): Promise<void>;
 }
 
 // ── Text to speech ────────────────────────────────────────────────────────────────────────────────────────────
@@ -90,6 +103,8 @@ export interface TtsProvider extends ProviderBase {
   readonly sampleRate: number;
   /** PCM for the text; must end only when the vendor signalled the end (a cut stream throws a truncated error). */
   synthesize(request: TtsRequest, signal: AbortSignal): AsyncIterable<Int16Array>;
+  /** One cheap request (the vendor's model list) that leaves a pooled keep-alive connection for the next synthesize(). */
+  warm?(signal: AbortSignal): Promise<void>;
   close?(): Promise<void>;
 }
 

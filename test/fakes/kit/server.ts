@@ -108,6 +108,8 @@ export type FakeServer = {
   setProfile(input: ProfileInput): void;
   /** Every request so far, oldest first (a live array). */
   requests: RecordedRequest[];
+  /** TCP connections accepted so far (control-API calls included): how a test sees that a warm connection was reused. */
+  readonly connections: number;
   /** Clears faults, script and requests, and restores the starting profile. */
   reset(): void;
   /** Stops listening and destroys every open socket, stalled streams included. */
@@ -175,7 +177,9 @@ export async function startFakeHttpServer(options: FakeServerOptions): Promise<F
       (fake as { profile: LatencyProfile }).profile = resolveProfile(input, fake.profile);
     },
     requests: [],
+    connections: 0,
     reset() {
+      (fake as { connections: number }).connections = 0;
       fake.faults.clear();
       fake.script.reset();
       fake.requests.length = 0;
@@ -286,6 +290,7 @@ export async function startFakeHttpServer(options: FakeServerOptions): Promise<F
     });
   });
   server.on('connection', (socket) => {
+    (fake as { connections: number }).connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });

@@ -101,8 +101,8 @@ describe('counts stay flat over a long conversation', { timeout: 180_000 }, () =
       },
     });
 
-    // Every question was answered in full (the fake's answer is two sentences).
-    expect(ttsTexts(vendors.elevenlabs)).toHaveLength(2 * TURNS);
+    // Every question was answered in full (the fake's answer: its first clause "You said:", then two sentences).
+    expect(ttsTexts(vendors.elevenlabs)).toHaveLength(3 * TURNS);
     expect(run.history.filter((m) => m.role === 'assistant')).toHaveLength(TURNS);
     expect(samples.map((s) => s.turn)).toEqual(Array.from({ length: TURNS - 1 }, (_, i) => i + 1));
 

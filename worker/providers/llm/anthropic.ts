@@ -94,5 +94,8 @@ export function createAnthropicLlm(options: AnthropicLlmOptions): LlmProvider {
     stream(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmEvent> {
       return classifyingErrors('anthropic', ANTHROPIC_ERRORS, signal, events(request, signal));
     },
+    async warm(signal: AbortSignal): Promise<void> {
+      await client.models.list({ limit: 1 }, { signal });
+    },
   };
 }

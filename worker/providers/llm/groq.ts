@@ -42,5 +42,8 @@ export function createGroqLlm(options: GroqLlmOptions): LlmProvider {
         open: () => client.chat.completions.create(chatBody(options.model, request), { signal }),
       });
     },
+    async warm(signal: AbortSignal): Promise<void> {
+      await client.models.list({ signal });
+    },
   };
 }

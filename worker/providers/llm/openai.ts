@@ -43,5 +43,8 @@ export function createOpenAiLlm(options: OpenAiLlmOptions): LlmProvider {
           client.chat.completions.create({ ...chatBody(options.model, request), stream_options: { include_usage: true } }, { signal }),
       });
     },
+    async warm(signal: AbortSignal): Promise<void> {
+      await client.models.list({ signal });
+    },
   };
 }

@@ -37,6 +37,7 @@ export class DeepgramSocket {
   #sentSamples = 0;
   #sentSinceTick = false;
   readonly #keepAlive: NodeJS.Timeout;
+  readonly #opened: { promise: Promise<void>; resolve(): void; reject(error: ProviderError): void };
 
   constructor(client: DeepgramClient, args: ListenArgs, settings: { settingsKey: string; sampleRate: number; keepAliveIntervalMs: number }) {
     this.settingsKey = settings.settingsKey;
@@ -44,6 +45,11 @@ export class DeepgramSocket {
     // Something goes out at least every two intervals: audio, Finalize, or a KeepAlive.
     this.#keepAlive = setInterval(() => this.#tick(), settings.keepAliveIntervalMs);
     this.#keepAlive.unref();
+    let resolve!: () => void;
+    let reject!: (error: ProviderError) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => undefined); // nobody may be waiting for it
+    this.#opened = { promise, resolve, reject };
     void this.#connect(client, args);
   }
 
@@ -54,6 +60,16 @@ export class DeepgramSocket {
   /** Audio time sent so far: Deepgram's timestamps count from the start of the connection. */
   get sentSeconds(): number {
     return this.#sentSamples / this.#sampleRate;
+  }
+
+  /** Settles once the socket is open, or rejects with why it never will be. */
+  whenOpen(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#opened.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   attach(listener: SocketListener): void {
@@ -118,6 +134,7 @@ export class DeepgramSocket {
   #onOpen(): void {
     if (this.#state !== 'connecting') return;
     this.#state = 'open';
+    this.#opened.resolve();
     const queued = this.#outbox;
     this.#outbox = [];
     for (const item of queued) this.#write(item);
@@ -170,6 +187,7 @@ export class DeepgramSocket {
   #fail(error: ProviderError): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.#opened.reject(error);
     this.#listener?.onFailure(error);
   }
 }

@@ -9,7 +9,7 @@
 import { DeepgramClient } from '@deepgram/sdk';
 import { ProviderError } from '../../fallback/errors.ts';
 import { Inbox } from '../inbox.ts';
-import type { SttEvent, SttProvider, SttRequest } from '../types.ts';
+import type { SttEvent, SttProvider, SttRequest, SttWarmRequest } from '../types.ts';
 import { DeepgramSocket, type ListenArgs, type ListenMessage } from './deepgram-socket.ts';
 
 export interface DeepgramSttOptions {
@@ -151,11 +151,24 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
     }
   }
 
+  /** Opens the socket the next utterance with these settings takes, ahead of it; a warm one is left as it is. */
+  async function warm(request: SttWarmRequest, signal: AbortSignal): Promise<void> {
+    if (closed) return;
+    const settingsKey = `${request.sampleRate}/${request.language ?? options.language ?? ''}`;
+    let socket = idle;
+    if (!socket?.usable || socket.settingsKey !== settingsKey) {
+      socket = acquire(request.sampleRate, request.language ?? options.language);
+      release(socket, true);
+    }
+    await socket.whenOpen(signal);
+  }
+
   return {
     modality: 'stt',
     name: 'deepgram',
     streaming: true,
     transcribe,
+    warm,
     async close() {
       closed = true;
       idle = undefined;

@@ -29,6 +29,9 @@ export function createOpenAiStt(options: OpenAiSttOptions): SttProvider {
       const language = request.language ?? options.language;
       return classifyingErrors('openai', OPENAI_ERRORS, signal, transcribeWhole(client, model, language, request, signal));
     },
+    async warm(_request, signal: AbortSignal): Promise<void> {
+      await client.models.list({ signal });
+    },
   };
 }
 

@@ -75,6 +75,9 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): TtsProvider 
         throw classifyElevenLabsError(err);
       }
     },
+    async warm(signal: AbortSignal): Promise<void> {
+      await client.models.list({ abortSignal: signal, maxRetries: 0 });
+    },
   };
 }
 

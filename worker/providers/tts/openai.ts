@@ -31,6 +31,9 @@ export function createOpenAiTts(options: OpenAiTtsOptions): TtsProvider {
     synthesize(request: TtsRequest, signal: AbortSignal): AsyncIterable<Int16Array> {
       return classifyingErrors('openai', OPENAI_ERRORS, signal, speak(client, options, request, signal));
     },
+    async warm(signal: AbortSignal): Promise<void> {
+      await client.models.list({ signal });
+    },
   };
 }
 

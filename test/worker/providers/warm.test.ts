@@ -1,0 +1,224 @@
+// Warm connections at session start, through the REAL SDKs against the fakes, counted as TCP connections at each
+// fake: the session's first STT, LLM and TTS requests open none of their own; only the first provider of each chain
+// is warmed, a vendor once; a failed or stalled warm-up costs nothing and hangs nothing; an idle vendor is warmed
+// again, never while its own request runs.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic.ts';
+import { startFakeDeepgram, type FakeDeepgram } from '../../fakes/deepgram.ts';
+import { startFakeElevenLabs, type FakeElevenLabs } from '../../fakes/elevenlabs.ts';
+import { startFakeGroq, type FakeGroq } from '../../fakes/groq.ts';
+import { startFakeOpenAI, type FakeOpenAI } from '../../fakes/openai.ts';
+import type { FakeServer } from '../../fakes/kit/server.ts';
+import { waitFor } from '../../support/wait.ts';
+import { buildProviders, type ProviderChains, type ProviderOrderInput } from '../../../worker/providers/registry.ts';
+import type { LlmProvider, SttProvider, TtsProvider } from '../../../worker/providers/types.ts';
+import { keepFirstProvidersWarm, type WarmOptions, type Warmth } from '../../../worker/providers/warm.ts';
+
+const SAMPLE_RATE = 16_000;
+const DEFAULT_ORDER: ProviderOrderInput = { stt: ['deepgram', 'openai'], llm: ['openai', 'anthropic', 'groq'], tts: ['elevenlabs', 'openai'] };
+
+interface Fakes {
+  openai: FakeOpenAI;
+  anthropic: FakeAnthropic;
+  groq: FakeGroq;
+  deepgram: FakeDeepgram;
+  elevenlabs: FakeElevenLabs;
+}
+
+// Fresh fakes (fresh ports) for every test: fetch's pool is per origin and lives as long as the test process, so
+// a connection pooled by one test can never be counted by the next.
+let fakes: Fakes;
+let sessions: Array<{ chains: ProviderChains; warmth: Warmth }>;
+let logged: Array<{ level: string; obj: Record<string, unknown>; msg: string | undefined }>;
+
+const log = {
+  debug: (obj: object, msg?: string) => logged.push({ level: 'debug', obj: obj as Record<string, unknown>, msg }),
+  info: (obj: object, msg?: string) => logged.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+  warn: (obj: object, msg?: string) => logged.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+};
+
+beforeEach(async () => {
+  logged = [];
+  sessions = [];
+  const [openai, anthropic, groq, deepgram, elevenlabs] = await Promise.all([
+    startFakeOpenAI(),
+    startFakeAnthropic(),
+    startFakeGroq(),
+    startFakeDeepgram(),
+    startFakeElevenLabs(),
+  ]);
+  fakes = { openai, anthropic, groq, deepgram, elevenlabs };
+});
+
+afterEach(async () => {
+  for (const s of sessions) s.warmth.stop();
+  await Promise.allSettled(sessions.flatMap((s) => [...s.chains.stt, ...s.chains.tts]).map((l) => l.provider.close?.()));
+  await Promise.all(Object.values(fakes).map((f: FakeServer) => f.close()));
+});
+
+function session(order: ProviderOrderInput = DEFAULT_ORDER, options: Partial<WarmOptions> = {}): { chains: ProviderChains; warmth: Warmth } {
+  const env = {
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: `${fakes.openai.url}/v1`,
+    ANTHROPIC_API_KEY: 'sk-ant-test',
+    ANTHROPIC_BASE_URL: fakes.anthropic.url,
+    GROQ_API_KEY: 'gsk-test',
+    GROQ_BASE_URL: fakes.groq.url,
+    DEEPGRAM_API_KEY: 'dg-test',
+    DEEPGRAM_BASE_URL: fakes.deepgram.url,
+    ELEVENLABS_API_KEY: 'xi-test',
+    ELEVENLABS_BASE_URL: fakes.elevenlabs.url,
+  };
+  const chains = buildProviders(env, order, log);
+  const warmth = keepFirstProvidersWarm(chains, { stt: { sampleRate: SAMPLE_RATE, language: 'en' }, log, refreshIdleMs: 0, ...options });
+  sessions.push({ chains, warmth });
+  return { chains, warmth };
+}
+
+const routes = (fake: FakeServer) => fake.requests.map((r) => r.route);
+const debugLines = (msg: string) => logged.filter((l) => l.msg === msg);
+
+async function answer(llm: LlmProvider): Promise<string> {
+  let text = '';
+  for await (const ev of llm.stream({ system: 'Be brief.', messages: [{ role: 'user', text: 'hi' }] }, AbortSignal.timeout(5_000))) {
+    if (ev.type === 'text') text += ev.text;
+  }
+  return text;
+}
+
+async function speak(tts: TtsProvider): Promise<number> {
+  let samples = 0;
+  for await (const pcm of tts.synthesize({ text: 'Hello there.' }, AbortSignal.timeout(5_000))) samples += pcm.length;
+  return samples;
+}
+
+/** A 440 Hz burst, then enough silence for the fake's endpointing. */
+async function* utterance(): AsyncGenerator<Int16Array> {
+  const pcm = new Int16Array(SAMPLE_RATE);
+  for (let i = 0; i < SAMPLE_RATE * 0.6; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / SAMPLE_RATE));
+  for (let offset = 0; offset < pcm.length; offset += 320) yield pcm.subarray(offset, offset + 320);
+}
+
+async function transcribe(stt: SttProvider): Promise<string> {
+  let text = '';
+  for await (const ev of stt.transcribe({ audio: utterance(), sampleRate: SAMPLE_RATE, language: 'en' }, AbortSignal.timeout(5_000))) {
+    if (ev.type === 'final') text += ev.text;
+  }
+  return text;
+}
+
+describe('keepFirstProvidersWarm', () => {
+  it("opens the first providers' connections at session start: the first utterance, answer and speech open none", async () => {
+    const { chains, warmth } = session();
+    await warmth.ready;
+    expect(routes(fakes.openai)).toEqual(['models']);
+    expect(routes(fakes.elevenlabs)).toEqual(['models']);
+    expect(routes(fakes.deepgram)).toEqual(['listen']);
+    const opened = { openai: fakes.openai.connections, elevenlabs: fakes.elevenlabs.connections, deepgram: fakes.deepgram.connections };
+    expect(opened).toEqual({ openai: 1, elevenlabs: 1, deepgram: 1 });
+
+    expect(await transcribe(chains.stt[0]!.provider)).not.toBe('');
+    expect(await answer(chains.llm[0]!.provider)).toMatch(/interesting/);
+    expect(await speak(chains.tts[0]!.provider)).toBeGreaterThan(0);
+
+    expect({ openai: fakes.openai.connections, elevenlabs: fakes.elevenlabs.connections, deepgram: fakes.deepgram.connections }).toEqual(opened);
+    expect(routes(fakes.openai)).toEqual(['models', 'chat']);
+    expect(routes(fakes.elevenlabs)).toEqual(['models', 'tts']);
+    expect(routes(fakes.deepgram)).toEqual(['listen']); // the utterance went into the warm socket
+    // Backups are left alone until they are needed.
+    expect(fakes.anthropic.connections + fakes.groq.connections).toBe(0);
+    expect(debugLines('provider connection warmed').map((l) => l.obj.provider).sort()).toEqual(['deepgram', 'elevenlabs', 'openai']);
+  });
+
+  it('warms each vendor once, whatever chains name it first, and every SDK finds its model list', async () => {
+    const { warmth } = session({ stt: ['openai'], llm: ['openai', 'groq'], tts: ['openai', 'elevenlabs'] });
+    await warmth.ready;
+    expect(routes(fakes.openai)).toEqual(['models']);
+    expect(fakes.groq.connections + fakes.elevenlabs.connections + fakes.deepgram.connections).toBe(0);
+
+    const other = session({ stt: ['deepgram'], llm: ['anthropic'], tts: ['elevenlabs'] });
+    await other.warmth.ready;
+    expect(routes(fakes.anthropic)).toEqual(['models']);
+    const groq = session({ stt: ['deepgram'], llm: ['groq'], tts: ['elevenlabs'] });
+    await groq.warmth.ready;
+    expect(routes(fakes.groq)).toEqual(['models']);
+    expect(debugLines('provider warm-up failed')).toEqual([]);
+  });
+
+  it('a failed warm-up is logged at debug and costs nothing else: the first requests still succeed', async () => {
+    fakes.openai.faults.push({ kind: 'status', status: 500, route: 'models' });
+    fakes.elevenlabs.faults.push({ kind: 'reset', route: 'models' });
+    fakes.deepgram.faults.push({ kind: 'rejectHandshake', status: 401, route: 'listen' });
+    const { chains, warmth } = session();
+    await warmth.ready;
+    expect(debugLines('provider warm-up failed').map((l) => l.obj.provider).sort()).toEqual(['deepgram', 'elevenlabs', 'openai']);
+    expect(logged.filter((l) => l.level !== 'debug')).toEqual([]);
+
+    expect(await transcribe(chains.stt[0]!.provider)).not.toBe('');
+    expect(await answer(chains.llm[0]!.provider)).toMatch(/interesting/);
+    expect(await speak(chains.tts[0]!.provider)).toBeGreaterThan(0);
+    expect(routes(fakes.deepgram)).toEqual(['listen', 'listen']);
+  });
+
+  it('gives up on a vendor that does not answer within the bound, and stop() ends what is in flight', async () => {
+    fakes.openai.faults.push({ kind: 'delayHeaders', ms: 30_000, route: 'models' });
+    fakes.deepgram.faults.push({ kind: 'delayHeaders', ms: 30_000, route: 'listen' });
+    const { warmth } = session(DEFAULT_ORDER, { timeoutMs: 200 });
+    await warmth.ready;
+    expect(debugLines('provider warm-up failed').map((l) => l.obj.provider).sort()).toEqual(['deepgram', 'openai']);
+    await waitFor('the abandoned model-list request to be closed', () => fakes.openai.requests[0]?.clientAborted);
+
+    fakes.elevenlabs.faults.push({ kind: 'delayHeaders', ms: 30_000, route: 'models' });
+    const stalled = session({ stt: ['deepgram'], llm: ['groq'], tts: ['elevenlabs'] }, { timeoutMs: 30_000 });
+    const held = () => fakes.elevenlabs.requests.find((r) => r.fault === 'delayHeaders');
+    await waitFor('the warm-up to reach ElevenLabs', held);
+    stalled.warmth.stop();
+    await stalled.warmth.ready;
+    await waitFor('the stopped warm-up to be closed', () => held()?.clientAborted);
+  });
+
+  it('warms an idle vendor again on its pooled connection, never while one of its requests is in flight', async () => {
+    const { chains, warmth } = session(DEFAULT_ORDER, { refreshIdleMs: 60 });
+    await warmth.ready;
+    const models = () => fakes.openai.requests.filter((r) => r.route === 'models');
+    await waitFor('a refresh of the idle connection', () => models().length >= 2);
+
+    // The answer stalls for 500 ms after its first words: no refresh may start while it holds the connection.
+    fakes.openai.faults.push({ kind: 'stallAfter', chunks: 2, ms: 500, route: 'chat' });
+    const before = models().length;
+    const startedAt = Date.now();
+    expect(await answer(chains.llm[0]!.provider)).toMatch(/interesting/);
+    const endedAt = Date.now();
+    const duringAnswer = models().filter((r) => r.receivedAtMs > startedAt && r.receivedAtMs < endedAt);
+    expect(duringAnswer).toEqual([]);
+    await waitFor('a refresh once the answer ended', () => models().length > before);
+    expect(fakes.openai.connections).toBe(1);
+
+    warmth.stop();
+    const afterStop = models().length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(models().length).toBe(afterStop);
+  });
+
+  it("outlasts fetch's idle limit: without refreshes the pooled connection is gone after 3 s, with them it stays", async () => {
+    // The fakes' node:http servers say Keep-Alive: timeout=5, which fetch (undici) turns into 3 s of idle life.
+    const second = await startFakeOpenAI();
+    const llmOf = (fake: FakeOpenAI, refreshIdleMs: number) => {
+      const chains = buildProviders({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1` }, { stt: [], llm: ['openai'], tts: [] }, log);
+      const warmth = keepFirstProvidersWarm(chains, { stt: { sampleRate: SAMPLE_RATE }, log, refreshIdleMs });
+      sessions.push({ chains, warmth });
+      return { llm: chains.llm[0]!.provider, warmth };
+    };
+    try {
+      const refreshed = llmOf(fakes.openai, 1_000);
+      const lapsed = llmOf(second, 0);
+      await Promise.all([refreshed.warmth.ready, lapsed.warmth.ready]);
+      await new Promise((r) => setTimeout(r, 3_600));
+      await Promise.all([answer(refreshed.llm), answer(lapsed.llm)]);
+      expect(fakes.openai.connections).toBe(1);
+      expect(second.connections).toBe(2);
+    } finally {
+      await second.close();
+    }
+  });
+});

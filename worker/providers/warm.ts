@@ -1,0 +1,159 @@
+// Connections opened at session start, so the session's first requests pay no TCP, TLS or WebSocket handshake:
+// Deepgram's live socket (which its KeepAlives then hold open), and for the HTTP vendors one cheap request (the model
+// list) that leaves a keep-alive connection in fetch's pool, which the SDK's next request reuses. Only the first
+// provider of each chain, the one the session will use; a vendor named in two chains (OpenAI's LLM and TTS share an
+// origin) is warmed once. A warm-up is best effort: bounded in time, logged at debug when it fails, never a provider
+// outcome (it marks nothing unhealthy) and never awaited by the session.
+//
+// Kept warm: fetch (undici) closes a pooled connection after 4 s idle (less when the server's Keep-Alive header
+// says so), and a session's requests are further apart than that: the first answer comes after the greeting and
+// the caller's first sentence, every later one a turn later. So an HTTP vendor idle for `refreshIdleMs` is warmed
+// again, never while one of its requests is in flight (that would open a second connection) and not after a
+// warm-up failed (until the vendor is used again): one model-list request per idle `refreshIdleMs`, per vendor.
+import type { Modality } from '../../functions/contract.ts';
+import type { Link } from '../fallback/fallback.ts';
+import type { ProviderChains } from './registry.ts';
+import type { LlmProvider, SttWarmRequest, TtsProvider } from './types.ts';
+
+export interface WarmOptions {
+  /** The settings the session's utterances use (a Deepgram socket is opened for exactly these). */
+  stt: SttWarmRequest;
+  log: { debug(obj: object, msg?: string): void };
+  /** Each warm-up gives up after this long. */
+  timeoutMs?: number;
+  /** An HTTP vendor idle this long is warmed again (0: never); keep it under fetch's 4 s idle limit. */
+  refreshIdleMs?: number;
+}
+
+export const WARM_DEFAULTS = { timeoutMs: 5_000, refreshIdleMs: 2_500 };
+
+export interface Warmth {
+  /** Settles once every first warm-up finished or gave up; never rejects. */
+  ready: Promise<void>;
+  /** Aborts warm-ups in flight and ends the refreshes (the providers' own close() releases their sockets). */
+  stop(): void;
+}
+
+/** One vendor's pooled HTTP connection: warmed now, and again whenever it has been idle for refreshIdleMs. */
+class HttpWarmer {
+  readonly #warm: (signal: AbortSignal) => Promise<void>;
+  readonly #describe: object;
+  readonly #options: Required<Omit<WarmOptions, 'stt'>>;
+  readonly #stopped: AbortSignal;
+  #inFlight = 0;
+  #warming = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(warm: (signal: AbortSignal) => Promise<void>, describe: object, options: Required<Omit<WarmOptions, 'stt'>>, stopped: AbortSignal) {
+    this.#warm = warm;
+    this.#describe = describe;
+    this.#options = options;
+    this.#stopped = stopped;
+    stopped.addEventListener('abort', () => clearTimeout(this.#timer), { once: true });
+  }
+
+  /** Warms now; true when the connection is open. */
+  async warm(first: boolean): Promise<boolean> {
+    if (this.#stopped.aborted || this.#warming || this.#inFlight > 0) return false;
+    this.#warming = true;
+    const startedMs = performance.now();
+    let ok = false;
+    try {
+      await this.#warm(AbortSignal.any([this.#stopped, AbortSignal.timeout(this.#options.timeoutMs)]));
+      ok = true;
+      if (first) this.#options.log.debug({ ...this.#describe, ms: Math.round(performance.now() - startedMs) }, 'provider connection warmed');
+    } catch (err) {
+      if (!this.#stopped.aborted) this.#options.log.debug({ ...this.#describe, error: errorText(err) }, 'provider warm-up failed');
+    } finally {
+      this.#warming = false;
+    }
+    if (ok) this.#armRefresh();
+    return ok;
+  }
+
+  /** A request of this vendor's began: it holds the connection, so no warm-up until it ends. */
+  began(): void {
+    this.#inFlight++;
+    clearTimeout(this.#timer);
+  }
+
+  ended(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0) this.#armRefresh();
+  }
+
+  #armRefresh(): void {
+    clearTimeout(this.#timer);
+    if (this.#stopped.aborted || this.#options.refreshIdleMs <= 0 || this.#inFlight > 0) return;
+    this.#timer = setTimeout(() => void this.warm(false), this.#options.refreshIdleMs);
+    this.#timer.unref();
+  }
+}
+
+async function* tracked<T>(warmer: HttpWarmer, source: () => AsyncIterable<T>): AsyncGenerator<T> {
+  warmer.began();
+  try {
+    yield* source();
+  } finally {
+    warmer.ended();
+  }
+}
+
+/** The same provider, with its requests seen by `warmer` (all else, including `this`, falls through to it). */
+function watched<P extends LlmProvider | TtsProvider>(provider: P, warmer: HttpWarmer): P {
+  const seen: P = Object.create(provider);
+  if (provider.modality === 'llm') {
+    (seen as LlmProvider).stream = (request, signal) => tracked(warmer, () => provider.stream(request, signal));
+  } else {
+    (seen as TtsProvider).synthesize = (request, signal) => tracked(warmer, () => provider.synthesize(request, signal));
+  }
+  return seen;
+}
+
+function errorText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 200);
+}
+
+/**
+ * Warms the first provider of each chain and keeps the HTTP ones warm. The links of `chains` that belong to a warmed
+ * HTTP vendor are replaced in place by providers whose requests it sees (so a refresh never races a request); the
+ * chains keep their order and names.
+ */
+export function keepFirstProvidersWarm(chains: ProviderChains, options: WarmOptions): Warmth {
+  const settings = { ...WARM_DEFAULTS, ...definedOnly(options), log: options.log };
+  const stop = new AbortController();
+  const warmers = new Map<string, HttpWarmer>();
+  const firstWarmUps: Promise<unknown>[] = [];
+
+  for (const modality of ['llm', 'tts'] as const satisfies readonly Modality[]) {
+    const first = chains[modality][0];
+    if (!first?.provider.warm || warmers.has(first.name)) continue;
+    const provider = first.provider;
+    const warmer = new HttpWarmer((signal) => provider.warm!(signal), { provider: first.name, modality }, settings, stop.signal);
+    warmers.set(first.name, warmer);
+    firstWarmUps.push(warmer.warm(true));
+  }
+  for (const modality of ['llm', 'tts'] as const) {
+    const links = chains[modality] as Link<LlmProvider | TtsProvider>[];
+    links.forEach((link, i) => {
+      const warmer = warmers.get(link.name);
+      if (warmer) links[i] = { ...link, provider: watched(link.provider, warmer) };
+    });
+  }
+
+  const stt = chains.stt[0];
+  // An HTTP STT (OpenAI's) shares its origin with the OpenAI warmer when there is one: that pool is warm already.
+  if (stt?.provider.warm && !warmers.has(stt.name)) {
+    const sttWarmer = new HttpWarmer((signal) => stt.provider.warm!(options.stt, signal), { provider: stt.name, modality: 'stt' }, { ...settings, refreshIdleMs: 0 }, stop.signal);
+    firstWarmUps.push(sttWarmer.warm(true));
+  }
+
+  return {
+    ready: Promise.allSettled(firstWarmUps).then(() => undefined),
+    stop: () => stop.abort(new Error('the session ended')),
+  };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
