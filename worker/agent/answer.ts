@@ -1,5 +1,6 @@
-// One spoken answer, streamed end to end: LLM tokens → sentence chunker (first chunk may be a clause) → TTS per chunk
-// → the transport's sink. The LLM keeps producing while earlier chunks are synthesised and played, and chunk k+1 is
+// One spoken reply, streamed end to end: LLM tokens → sentence chunker (first chunk may be a clause) → TTS per chunk
+// → the transport's sink. A fixed line (greeting, idle prompt, apology) takes the same path as one ready chunk, so
+// both are resampled, captioned, paced and cut by barge-in the same way. The LLM keeps producing while earlier chunks are synthesised and played, and chunk k+1 is
 // synthesised while chunk k plays (the sink queues; writes never wait for playout). Synthesis stays only a couple of
 // chunks ahead of playout (TTS_LOOKAHEAD), so an interrupted answer costs what was heard plus a little.
 import type { ProviderOutcome } from '../../functions/contract.ts';
@@ -63,10 +64,13 @@ export interface AnswerResult {
   capped?: boolean;
 }
 
+/** What a reply says: the LLM's answer to a request, or a fixed line. */
+export type ReplySource = { llm: LlmRequest } | { text: string };
+
 const ENDS_SENTENCE = /[.!?…]["'”’)\]]*$/;
 
 /** `trace` (optional) gets this answer's stage times: LLM asked, first token, first text to TTS, first byte, first out. */
-export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segmentId: string, signal: AbortSignal, trace?: TurnTrace): Promise<AnswerResult> {
+export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segmentId: string, signal: AbortSignal, trace?: TurnTrace): Promise<AnswerResult> {
   const started = deps.now();
   const result: AnswerResult = {
     text: '',
@@ -83,7 +87,14 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
   const stopLlm = () => llmStop.abort(signal.reason);
   signal.addEventListener('abort', stopLlm, { once: true });
 
-  const produce = async () => {
+  const produceFixed = async (text: string) => {
+    result.text = text;
+    chunked.push(text);
+    chunks.push(text);
+    chunks.end();
+  };
+
+  const produceLlm = async (request: LlmRequest) => {
     try {
       trace?.mark('llmRequestAt');
       for await (const ev of streamAnswer({ ...deps.llm, onOutcome: deps.onOutcome }, request, llmStop.signal)) {
@@ -177,7 +188,8 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
     llmStop.abort(err);
     throw err;
   });
-  const [spoken, produced] = await Promise.allSettled([speaking, produce()]);
+  const producing = 'llm' in source ? produceLlm(source.llm) : produceFixed(source.text);
+  const [spoken, produced] = await Promise.allSettled([speaking, producing]);
   signal.removeEventListener('abort', stopLlm);
   for (const outcome of [spoken, produced]) {
     if (outcome.status === 'fulfilled' || signal.aborted) continue;
