@@ -1,0 +1,391 @@
+// The conversation engine on a virtual clock, fast: scripted caller audio, VAD, STT, LLM and TTS in; the transport's
+// calls and the engine's state changes out, each stamped with virtual time. Nothing sleeps: the harness ticks the
+// clock one 20 ms frame at a time and lets the event loop settle between ticks, and every scripted delay is a timer
+// on that clock. The real engine runs (turn detector, reply scheduler, speak path) with the real fallback chains;
+// only the providers at the edge are scripted.
+import type { HistoryMessage, ProviderOutcome, TurnTiming } from '../../../functions/contract.ts';
+import { Conversation } from '../../../worker/agent/conversation.ts';
+import type { ConversationOptions, TurnDetail, VadEvent, VoiceActivity } from '../../../worker/agent/types.ts';
+import { BreakerRegistry } from '../../../worker/fallback/breaker.ts';
+import { TtsChain } from '../../../worker/fallback/tts-chain.ts';
+import type { LlmEvent, LlmProvider, LlmRequest, SttEvent, SttProvider, TtsProvider } from '../../../worker/providers/types.ts';
+import { FrameQueue } from '../../../worker/transport/frame-queue.ts';
+import { PlayoutQueue } from '../../../worker/transport/playout-queue.ts';
+import type { AgentState, Transcription, Transport, TransportEvents, TurnMetrics } from '../../../worker/transport/types.ts';
+import { VirtualClock } from '../../../worker/transport/virtual-clock.ts';
+
+export const FRAME_MS = 20;
+const RATE = 16_000;
+const FRAME = (RATE * FRAME_MS) / 1000;
+const OUT_RATE = 16_000;
+
+// ── The caller ──────────────────────────────────────────────────────────────────────────────────────────────────
+/** The caller's audio, piece by piece: loud speech or near-silence, in whole frames. */
+export type CallerPiece = { speakMs: number } | { silenceMs: number };
+
+/**
+ * Every sample is distinct along the stream (so a test can tell exactly which samples the STT got): speech swings
+ * well above the loudness mark, silence stays far below it.
+ */
+export function callerStream(pieces: CallerPiece[]): Int16Array {
+  const total = pieces.reduce((n, p) => n + (('speakMs' in p ? p.speakMs : p.silenceMs) * RATE) / 1000, 0);
+  const pcm = new Int16Array(total);
+  let at = 0;
+  for (const p of pieces) {
+    const n = (('speakMs' in p ? p.speakMs : p.silenceMs) * RATE) / 1000;
+    for (let i = 0; i < n; i++, at++) pcm[at] = 'speakMs' in p ? (at % 2 ? 1 : -1) * (2000 + (at % 997)) : (at % 2 ? 1 : -1) * (1 + (at % 61));
+    void n;
+  }
+  return pcm;
+}
+
+/** Where each spoken piece starts and ends, in stream ms. */
+export function spokenSpans(pieces: CallerPiece[]): { startMs: number; endMs: number }[] {
+  const spans: { startMs: number; endMs: number }[] = [];
+  let at = 0;
+  for (const p of pieces) {
+    if ('speakMs' in p) spans.push({ startMs: at, endMs: at + p.speakMs });
+    at += 'speakMs' in p ? p.speakMs : p.silenceMs;
+  }
+  return spans;
+}
+
+// ── The VAD ─────────────────────────────────────────────────────────────────────────────────────────────────────
+/**
+ * An energy VAD with Silero's habits: speech is confirmed `minSpeechMs` after a loud onset, silence is heard only
+ * `decayMs` after the last loud frame (the model's probability decays), and `minSilenceMs` of it ends the speech.
+ */
+export class DecayingVad implements VoiceActivity {
+  readonly #o: { minSpeechMs: number; minSilenceMs: number; decayMs: number };
+  #atMs = 0;
+  #onsetMs: number | undefined;
+  #speaking = false;
+  #lastLoudEndMs = -Infinity;
+  #trailingSilenceMs = 0;
+
+  constructor(o: Partial<{ minSpeechMs: number; minSilenceMs: number; decayMs: number }> = {}) {
+    this.#o = { minSpeechMs: 100, minSilenceMs: 500, decayMs: 64, ...o };
+  }
+
+  get trailingSilenceMs(): number {
+    return this.#trailingSilenceMs;
+  }
+
+  async push(frame: Int16Array): Promise<VadEvent[]> {
+    const startMs = this.#atMs;
+    this.#atMs += (frame.length / RATE) * 1000;
+    let sum = 0;
+    for (const v of frame) sum += v * v;
+    const loud = Math.sqrt(sum / frame.length) > 300;
+    if (loud) this.#lastLoudEndMs = this.#atMs;
+    const hearsSpeech = this.#atMs - this.#lastLoudEndMs < this.#o.decayMs;
+    this.#trailingSilenceMs = hearsSpeech ? 0 : this.#trailingSilenceMs + FRAME_MS;
+    const events: VadEvent[] = [];
+    if (!this.#speaking) {
+      if (loud && this.#onsetMs === undefined) this.#onsetMs = startMs;
+      if (!hearsSpeech) this.#onsetMs = undefined;
+      if (this.#onsetMs !== undefined && this.#atMs - this.#onsetMs >= this.#o.minSpeechMs) {
+        this.#speaking = true;
+        events.push({ type: 'speech_start', atMs: this.#onsetMs });
+        this.#onsetMs = undefined;
+      }
+    } else if (this.#trailingSilenceMs >= this.#o.minSilenceMs) {
+      this.#speaking = false;
+      events.push({ type: 'speech_end', atMs: this.#atMs - this.#trailingSilenceMs });
+    }
+    return events;
+  }
+}
+
+// ── Providers on the virtual clock ─────────────────────────────────────────────────────────────────────────────
+type Timer = (ms: number, fn: () => void) => { cancel(): void };
+
+function delay(setTimer: Timer, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimer(ms, () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    const onAbort = () => (t.cancel(), reject(signal!.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** One utterance as the STT answers it. Times are ms of the utterance's audio received (or after its end). */
+export interface SttScript {
+  /** Results while the audio streams: each once that much of the utterance's audio has arrived. */
+  results: ({ atAudioMs: number } & ({ interim: string } | { final: string; speechFinal?: boolean }))[];
+  /** When the audio ends (Deepgram's Finalize): answered after `afterMs`, with a final of `text` (may be ''), or not at all. */
+  flush: { afterMs: number; text: string } | 'ignored';
+  /** An ignored Finalize: the adapter gives up waiting after this long (its grace). */
+  graceMs?: number;
+}
+
+export function scriptedStt(setTimer: Timer, scripts: SttScript[]): SttProvider & { received: Int16Array[] } {
+  const received: Int16Array[] = [];
+  let n = 0;
+  return {
+    modality: 'stt',
+    name: 'deepgram',
+    streaming: true,
+    received,
+    async *transcribe(request, signal): AsyncGenerator<SttEvent> {
+      const script = scripts[Math.min(n++, scripts.length - 1)]!;
+      const out = new FrameQueue<SttEvent | 'end'>();
+      const chunks: Int16Array[] = [];
+      let samples = 0;
+      let next = 0;
+      void (async () => {
+        for await (const frame of request.audio) {
+          chunks.push(frame.slice());
+          samples += frame.length;
+          while (next < script.results.length && script.results[next]!.atAudioMs <= (samples / RATE) * 1000) {
+            const r = script.results[next++]!;
+            out.push('interim' in r ? { type: 'interim', text: r.interim } : { type: 'final', text: r.final, speechFinal: r.speechFinal ?? false });
+          }
+        }
+        received.push(concat(chunks));
+        const flush = script.flush;
+        if (flush === 'ignored') setTimer(script.graceMs ?? 500, () => out.push('end'));
+        else setTimer(flush.afterMs, () => (out.push({ type: 'final', text: flush.text, speechFinal: false }), out.push('end')));
+      })();
+      for await (const ev of out) {
+        signal.throwIfAborted();
+        if (ev === 'end') return;
+        yield ev;
+      }
+    },
+  };
+}
+
+export interface LlmScript {
+  tokens: string[];
+  firstTokenMs?: number;
+  gapMs?: number;
+}
+
+export interface LlmCall {
+  request: LlmRequest;
+  aborted: boolean;
+  /** Virtual ms of the call. */
+  atMs: number;
+}
+
+export function scriptedLlm(setTimer: Timer, now: () => number, scripts: LlmScript[]): LlmProvider & { calls: LlmCall[] } {
+  const calls: LlmCall[] = [];
+  return {
+    modality: 'llm',
+    name: 'openai',
+    model: 'scripted',
+    calls,
+    async *stream(request, signal): AsyncGenerator<LlmEvent> {
+      const call = { request, aborted: false, atMs: now() };
+      calls.push(call);
+      signal.addEventListener('abort', () => (call.aborted = true), { once: true });
+      const s = scripts[Math.min(calls.length - 1, scripts.length - 1)]!;
+      await delay(setTimer, s.firstTokenMs ?? 250, signal);
+      for (const [i, token] of s.tokens.entries()) {
+        if (i > 0) await delay(setTimer, s.gapMs ?? 20, signal);
+        yield { type: 'text', text: token };
+      }
+      yield { type: 'end', finishReason: 'stop' };
+    },
+  };
+}
+
+/** TTS: `msPerChar` of audio per character, in 20 ms chunks, the first after `firstByteMs`. */
+export function scriptedTts(setTimer: Timer, o: { firstByteMs?: number; msPerChar?: number } = {}): TtsProvider & { texts: string[] } {
+  const texts: string[] = [];
+  return {
+    modality: 'tts',
+    name: 'elevenlabs',
+    sampleRate: OUT_RATE,
+    texts,
+    async *synthesize({ text }, signal) {
+      texts.push(text);
+      await delay(setTimer, o.firstByteMs ?? 120, signal);
+      const total = Math.round((text.length * (o.msPerChar ?? 40) * OUT_RATE) / 1000);
+      for (let sent = 0; sent < total; sent += FRAME) {
+        signal.throwIfAborted();
+        yield new Int16Array(Math.min(FRAME, total - sent)).fill(1000);
+      }
+    },
+  };
+}
+
+// ── The transport ──────────────────────────────────────────────────────────────────────────────────────────────
+export type Happening =
+  | { atMs: number; kind: 'state'; state: AgentState }
+  | { atMs: number; kind: 'caption'; t: Transcription }
+  | { atMs: number; kind: 'clear'; droppedMs: number }
+  | { atMs: number; kind: 'first_write' }
+  | { atMs: number; kind: 'turn'; metrics: TurnMetrics };
+
+class ScriptedTransport implements Transport {
+  readonly input = new FrameQueue<Int16Array>();
+  readonly inputSampleRate = RATE;
+  readonly happenings: Happening[] = [];
+  readonly clock = new VirtualClock({ frameMs: FRAME_MS, speed: 1, onTick: () => this.#tick() });
+  readonly #playout = new PlayoutQueue();
+  readonly #joined: ((identity: string) => void)[] = [];
+  #played = 0;
+  #wasQuiet = true;
+  readonly output = {
+    sampleRate: OUT_RATE,
+    write: (pcm: Int16Array) => {
+      if (this.#wasQuiet) this.happenings.push({ atMs: this.now(), kind: 'first_write' });
+      this.#wasQuiet = false;
+      this.#playout.push(pcm);
+    },
+    clear: () => {
+      const droppedMs = (this.#playout.clear() / OUT_RATE) * 1000;
+      this.#wasQuiet = true;
+      this.happenings.push({ atMs: this.now(), kind: 'clear', droppedMs });
+      return droppedMs;
+    },
+    playedMs: () => (this.#played / OUT_RATE) * 1000,
+    queuedMs: () => (this.#playout.queuedSamples / OUT_RATE) * 1000,
+  };
+  /** Caller frames still to deliver, one per tick. */
+  frames: Int16Array[] = [];
+
+  now(): number {
+    return this.clock.now();
+  }
+  setTimer(ms: number, fn: () => void) {
+    return this.clock.setTimer(ms, fn);
+  }
+  on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): void {
+    if (event === 'callerJoined') this.#joined.push(listener as (identity: string) => void);
+  }
+  join(): void {
+    for (const l of this.#joined) l('caller');
+  }
+  async setAgentState(state: AgentState) {
+    this.happenings.push({ atMs: this.now(), kind: 'state', state });
+  }
+  async publishTranscription(t: Transcription) {
+    this.happenings.push({ atMs: this.now(), kind: 'caption', t });
+  }
+  async publishTurnMetrics(metrics: TurnMetrics) {
+    this.happenings.push({ atMs: this.now(), kind: 'turn', metrics });
+  }
+  async start() {}
+  async close() {}
+
+  #tick(): void {
+    const frame = new Int16Array((OUT_RATE * FRAME_MS) / 1000);
+    this.#played += this.#playout.pullInto(frame);
+    if (this.#playout.queuedSamples === 0) this.#wasQuiet = true;
+    const caller = this.frames.shift();
+    if (caller) this.input.push(caller);
+    else this.input.push(new Int16Array(FRAME));
+  }
+}
+
+// ── The harness ────────────────────────────────────────────────────────────────────────────────────────────────
+export interface EngineScript {
+  caller: CallerPiece[];
+  stt: SttScript[];
+  llm: LlmScript[];
+  tts?: { firstByteMs?: number; msPerChar?: number };
+  vad?: VoiceActivity;
+  preRollMs?: number;
+  greeting?: string;
+  options?: Partial<ConversationOptions>;
+}
+
+export interface EngineRun {
+  happenings: Happening[];
+  turns: (TurnTiming & Partial<TurnDetail>)[];
+  history: HistoryMessage[];
+  outcomes: ProviderOutcome[];
+  stt: ReturnType<typeof scriptedStt>;
+  llm: ReturnType<typeof scriptedLlm>;
+  tts: ReturnType<typeof scriptedTts>;
+  conversation: Conversation;
+  callerPcm: Int16Array;
+  /** Virtual ms at which the agent state first became `state` after `fromMs`. */
+  stateAt(state: AgentState, fromMs?: number): number | undefined;
+}
+
+/** Lets every promise the last tick released run on (no timers involved: nothing waits on the wall clock). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Plays the caller's audio, then `tailMs` of silence, and returns what happened. */
+export async function runEngine(s: EngineScript, tailMs = 3_000): Promise<EngineRun> {
+  const transport = new ScriptedTransport();
+  const setTimer: Timer = (ms, fn) => transport.setTimer(ms, fn);
+  const stt = scriptedStt(setTimer, s.stt);
+  const llm = scriptedLlm(setTimer, () => transport.now(), s.llm);
+  const tts = scriptedTts(setTimer, s.tts);
+  const breakers = new BreakerRegistry();
+  const turns: (TurnTiming & Partial<TurnDetail>)[] = [];
+  const history: HistoryMessage[] = [];
+  const outcomes: ProviderOutcome[] = [];
+  const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+  const options: ConversationOptions = {
+    transport,
+    stt: { links: [{ name: 'deepgram', provider: stt }], breakers },
+    llm: { links: [{ name: 'openai', provider: llm }], breakers },
+    tts: new TtsChain({ links: [{ name: 'elevenlabs', provider: tts }], breakers, onOutcome: (o) => outcomes.push(o) }),
+    resampler: () => ({ process: (pcm) => pcm }),
+    report: { record: (o) => outcomes.push(o), recordTurn: (t, d) => turns.push({ ...t, ...d }), appendHistory: (m) => history.push(...m) },
+    log: silent,
+    systemPrompt: 'You are a test.',
+    llmMaxTokens: 300,
+    greeting: s.greeting ?? '',
+    historyMax: 100,
+    bargeInMinMs: 400,
+    vadPreRollMs: s.preRollMs ?? 200,
+    earlyEndSilenceMs: 200,
+    endOfTurnSilenceMs: 500,
+    idlePromptMs: 0,
+    idlePromptText: 'Still there?',
+    apologyText: 'Sorry.',
+    ...s.options,
+  };
+  const callerPcm = callerStream([...s.caller, { silenceMs: tailMs }]);
+  for (let at = 0; at < callerPcm.length; at += FRAME) transport.frames.push(callerPcm.subarray(at, at + FRAME));
+  const conversation = new Conversation(options, s.vad ?? new DecayingVad());
+  const ticks = transport.frames.length;
+  const running = conversation.run(new AbortController().signal);
+  transport.join();
+  await settle();
+  for (let i = 0; i < ticks; i++) {
+    transport.clock.tick();
+    await settle();
+  }
+  transport.input.end();
+  // The input is over; time goes on until the engine has finished what it was doing.
+  let done = false;
+  void running.finally(() => (done = true));
+  for (let i = 0; !done; i++) {
+    if (i > 10_000) throw new Error('the engine did not finish within 200 s of virtual time after the input ended');
+    transport.clock.tick();
+    await settle();
+  }
+  await running;
+  return {
+    happenings: transport.happenings,
+    turns,
+    history,
+    outcomes,
+    stt,
+    llm,
+    tts,
+    conversation,
+    callerPcm,
+    stateAt: (state, fromMs = 0) => transport.happenings.find((h) => h.kind === 'state' && h.state === state && h.atMs >= fromMs)?.atMs,
+  };
+}
+
+function concat(chunks: Int16Array[]): Int16Array {
+  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) (out.set(c, at), (at += c.length));
+  return out;
+}
