@@ -47,6 +47,8 @@ export interface AnswerDeps {
   /** Timers on the transport's clock (the console's is virtual). */
   setTimer: SetTimer;
   lookahead?: TtsLookahead;
+  /** A speculative reply: text may be produced, but nothing goes to TTS until this settles (the turn is confirmed). */
+  held?: Promise<void>;
 }
 
 export interface AnswerResult {
@@ -143,6 +145,7 @@ export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segment
     let index = 0;
     let previous: string | undefined;
     for await (const text of chunks) {
+      if (index === 0 && deps.held) await untilSettledOrAborted(deps.held, signal);
       await roomAhead();
       if (signal.aborted) break;
       const resamplers = new Map<number, Resampler>();
@@ -203,4 +206,16 @@ export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segment
   }
   if (!result.text) result.text = result.timeline.fullText();
   return result;
+}
+
+function untilSettledOrAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void p.then(done, done);
+  });
 }

@@ -48,7 +48,7 @@ export class Conversation {
       endOfTurnSilenceMs: options.endOfTurnSilenceMs,
       earlyEndSilenceMs: options.earlyEndSilenceMs,
       bargeInMinMs: options.bargeInMinMs,
-      agent: () => ({ busy: this.#replies.busy, thinking: this.state.state === 'thinking', yieldsAtOnce: this.#replies.yieldsAtOnce }),
+      agent: () => ({ busy: this.#replies.busy && !this.#replies.speculating, thinking: this.state.state === 'thinking', yieldsAtOnce: this.#replies.yieldsAtOnce }),
       publish: (t) => void this.#t.publishTranscription(t).catch(() => undefined),
       onEvent: (ev) => this.#onTurnEvent(ev),
       log: options.log,

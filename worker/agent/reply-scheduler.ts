@@ -4,6 +4,7 @@
 // before it was heard (the caller turned out to have more to say) and redone with the whole of their words.
 import type { TurnTiming } from '../../functions/contract.ts';
 import { ChainExhaustedError } from '../fallback/errors.ts';
+import type { ChatMessage } from '../providers/types.ts';
 import { turnMetricsOf } from '../transport/types.ts';
 import { speakAnswer, type AnswerDeps, type ReplySource } from './answer.ts';
 import type { EngineClock } from './clock.ts';
@@ -29,6 +30,12 @@ export interface ReplyHandle {
   cancel(reason: string): void;
 }
 
+/** A reply started before the turn is certain (preemptive generation): the LLM runs, nothing is said yet. */
+export interface SpeculativeReply extends ReplyHandle {
+  /** The turn ended with these words: the caller's words go into history and the answer may be spoken. */
+  commit(): void;
+}
+
 export interface AnswerRequest {
   userText: string;
   /** On the transport's clock: the caller's end of speech (the figures count from it). */
@@ -44,11 +51,17 @@ class Reply implements ReplyHandle {
   settle: () => void = () => undefined;
   /** Played position of the output when the caller cut in. */
   cutAtPlayedMs: number | undefined;
+  /** Speculative: nothing is spoken until this settles. */
+  held: Promise<void> | undefined;
   /** Written position of the output when the reply began: audio past it is this reply's. */
   startWrittenMs: number | undefined;
   /** Replaced by a reply to more of the caller's words: it is no turn of its own (no figures, no captions kept). */
   superseded = false;
   over = false;
+  /** Its work began (for an answer: the caller's words are in history). */
+  started = false;
+  /** Speculative and not committed (yet): no figures, no history of its own. */
+  uncommitted = false;
   readonly kind: ReplyKind;
   readonly #played: () => number;
 
@@ -139,7 +152,7 @@ export class ReplyScheduler {
    * dropped and the whole is answered instead; heard, the words only go into history, for the next turn. Never a
    * second answer.
    */
-  amend(previous: ReplyHandle, moreText: string, request: Omit<AnswerRequest, 'userText'>): ReplyHandle | undefined {
+  amend(previous: ReplyHandle, moreText: string, request: AnswerRequest): ReplyHandle | undefined {
     // Over already (played, or cut by the caller's next words): redoing it now would be a second answer.
     if (previous.heard || previous.over) {
       this.#addUser(moreText);
@@ -148,10 +161,32 @@ export class ReplyScheduler {
     if (previous instanceof Reply) previous.superseded = true;
     if (this.#current === previous) this.interruptAll('caller_added');
     else previous.cancel('caller_added');
+    const previousStarted = () => previous instanceof Reply && previous.started;
     return this.#schedule('answer', async (reply) => {
-      this.#addUser(moreText);
-      const last = this.#history.messages.at(-1)!;
-      return this.#respond(reply, { ...request, userText: last.text });
+      // `request.userText` is the whole; history holds the first part only if the dropped answer got to start.
+      this.#addUser(previousStarted() ? moreText : request.userText);
+      return this.#respond(reply, request);
+    });
+  }
+
+  /**
+   * Starts answering before the turn is certain. Until `commit()` nothing is spoken, the agent stays listening and
+   * history is untouched; `cancel()` drops it without a trace (no audio, no history, no turn figures).
+   */
+  speculate(request: AnswerRequest): SpeculativeReply {
+    let open: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (open = resolve));
+    const handle = this.#schedule('answer', async (reply) => this.#respond(reply, request, held)) as Reply;
+    handle.held = held;
+    handle.uncommitted = true;
+    return Object.assign(handle, {
+      commit: () => {
+        if (!handle.uncommitted || handle.controller.signal.aborted) return;
+        handle.uncommitted = false;
+        this.#addUser(request.userText);
+        if (this.#current === handle) this.#state.to('thinking', 'end of turn');
+        open();
+      },
     });
   }
 
@@ -169,13 +204,15 @@ export class ReplyScheduler {
     return this.say(this.#o.apologyText, 'apology');
   }
 
-  async #respond(reply: Reply, request: AnswerRequest): Promise<ChainExhaustedError | undefined> {
+  /** `held`: a speculative answer, which asks the LLM with the caller's words not yet in history, and speaks once it settles. */
+  async #respond(reply: Reply, request: AnswerRequest, held?: Promise<void>): Promise<ChainExhaustedError | undefined> {
     const segment = `agent-${++this.#answers}`;
-    this.#state.to('thinking', 'end of turn');
-    const llm = { system: this.#o.systemPrompt, messages: this.#history.forModel(), maxTokens: this.#o.llmMaxTokens };
+    if (!held) this.#state.to('thinking', 'end of turn');
+    const messages = held ? withUser(this.#history.forModel(), request.userText) : this.#history.forModel();
+    const llm = { system: this.#o.systemPrompt, messages, maxTokens: this.#o.llmMaxTokens };
     const result = await this.#speak(reply, { llm }, segment, request.trace);
     const text = this.#remember(reply, result.text, result.timeline, segment);
-    if (reply.superseded) return undefined;
+    if (reply.superseded || reply.uncommitted) return undefined;
     const interrupted = reply.cutAtPlayedMs !== undefined;
     const turnTiming: TurnTiming = {
       turn: ++this.#turn,
@@ -201,7 +238,8 @@ export class ReplyScheduler {
   async #speak(reply: Reply, source: ReplySource, segmentId: string, trace?: TurnTrace) {
     const sink = this.#o.transport.output;
     reply.startWrittenMs = sink.playedMs() + sink.queuedMs();
-    const result = await speakAnswer(this.#deps(reply.kind), source, segmentId, reply.controller.signal, trace);
+    const deps = { ...this.#deps(reply.kind), ...(reply.held ? { held: reply.held } : {}) };
+    const result = await speakAnswer(deps, source, segmentId, reply.controller.signal, trace);
     await this.#drain(reply.controller.signal);
     return result;
   }
@@ -212,6 +250,7 @@ export class ReplyScheduler {
     const run = async () => {
       if (reply.controller.signal.aborted) return;
       this.#current = reply;
+      reply.started = true;
       let exhausted: ChainExhaustedError | undefined;
       try {
         exhausted = await work(reply);
@@ -278,6 +317,11 @@ export class ReplyScheduler {
     this.#o.report.appendHistory([user]);
   }
 
+  /** Whether the reply in progress is only speculative (not committed): the caller is not talking over it. */
+  get speculating(): boolean {
+    return this.#current?.uncommitted === true;
+  }
+
   /**
    * Captions go out as each sentence is queued, ahead of playout: after a barge-in, each one is replaced by what the
    * caller actually heard of it (empty for sentences never played), so the captions show only what was said.
@@ -289,4 +333,11 @@ export class ReplyScheduler {
       void this.#o.transport.publishTranscription(caption).catch(() => undefined);
     }
   }
+}
+
+/** The model's messages with the caller's words of a turn not yet in history (merged, as history.add would). */
+function withUser(messages: ChatMessage[], text: string): ChatMessage[] {
+  const last = messages.at(-1);
+  if (last?.role === 'user') return [...messages.slice(0, -1), { role: 'user', text: `${last.text} ${text}` }];
+  return [...messages, { role: 'user', text }];
 }

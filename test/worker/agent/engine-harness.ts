@@ -222,7 +222,7 @@ export type Happening =
   | { atMs: number; kind: 'first_write' }
   | { atMs: number; kind: 'turn'; metrics: TurnMetrics };
 
-class ScriptedTransport implements Transport {
+export class ScriptedTransport implements Transport {
   readonly input = new FrameQueue<Int16Array>();
   readonly inputSampleRate = RATE;
   readonly happenings: Happening[] = [];
@@ -315,8 +315,21 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
 }
 
-/** Plays the caller's audio, then `tailMs` of silence, and returns what happened. */
-export async function runEngine(s: EngineScript, tailMs = 3_000): Promise<EngineRun> {
+export interface EngineParts {
+  transport: ScriptedTransport;
+  options: ConversationOptions;
+  stt: ReturnType<typeof scriptedStt>;
+  llm: ReturnType<typeof scriptedLlm>;
+  tts: ReturnType<typeof scriptedTts>;
+  turns: (TurnTiming & Partial<TurnDetail>)[];
+  history: HistoryMessage[];
+  outcomes: ProviderOutcome[];
+  /** Moves virtual time on by `ms`, one frame at a time, letting the engine work between frames. */
+  advance(ms: number): Promise<void>;
+}
+
+/** The engine's surroundings without the conversation: for tests of one stage (the reply scheduler). */
+export function engineParts(s: Omit<EngineScript, 'caller'>): EngineParts {
   const transport = new ScriptedTransport();
   const setTimer: Timer = (ms, fn) => transport.setTimer(ms, fn);
   const stt = scriptedStt(setTimer, s.stt);
@@ -348,6 +361,18 @@ export async function runEngine(s: EngineScript, tailMs = 3_000): Promise<Engine
     apologyText: 'Sorry.',
     ...s.options,
   };
+  const advance = async (ms: number) => {
+    for (let i = 0; i < ms / FRAME_MS; i++) {
+      transport.clock.tick();
+      await settle();
+    }
+  };
+  return { transport, options, stt, llm, tts, turns, history, outcomes, advance };
+}
+
+/** Plays the caller's audio, then `tailMs` of silence, and returns what happened. */
+export async function runEngine(s: EngineScript, tailMs = 3_000): Promise<EngineRun> {
+  const { transport, options, stt, llm, tts, turns, history, outcomes } = engineParts(s);
   const callerPcm = callerStream([...s.caller, { silenceMs: tailMs }]);
   for (let at = 0; at < callerPcm.length; at += FRAME) transport.frames.push(callerPcm.subarray(at, at + FRAME));
   const conversation = new Conversation(options, s.vad ?? new DecayingVad());

@@ -157,7 +157,8 @@ describe('createDeepgramStt', () => {
 
     const firstEvents: SttEvent[] = [];
     let firstEnded = false;
-    const gotFinal = Promise.withResolvers<void>();
+    let finalIn: () => void = () => undefined;
+    const gotFinal = { promise: new Promise<void>((r) => (finalIn = r)), resolve: () => finalIn() };
     const first = (async () => {
       for await (const ev of dg.transcribe({ audio: frames(endpointedUtterance()), sampleRate: SAMPLE_RATE }, AbortSignal.timeout(5_000))) {
         firstEvents.push(ev);
