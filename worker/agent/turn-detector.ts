@@ -169,13 +169,14 @@ export class TurnDetector {
   }
 
   /**
-   * Where the speech ended on the audio: the last loud frame's end, unless the VAD heard the voice go on below the
-   * loudness mark for longer than its decay explains (a quiet talker) — then where the VAD heard the silence begin.
+   * Where the speech ended on the audio: the last loud frame's end, kept within the VAD's decay before the point where
+   * the VAD heard silence begin. Earlier than that, the voice went on below the loudness mark (a quiet talker); later,
+   * the loudness is noise the VAD does not take for speech. Either way the VAD's point stands.
    */
   #speechEndAtMs(u: Utterance, nowMs: number): number {
     const vadSilenceFromMs = nowMs - Math.min(this.#o.vad.trailingSilenceMs, nowMs - u.startedAtMs);
     if (u.lastLoudEndAtMs === undefined) return vadSilenceFromMs;
-    return Math.max(u.lastLoudEndAtMs, vadSilenceFromMs - VAD_DECAY_ALLOWANCE_MS);
+    return Math.min(vadSilenceFromMs, Math.max(u.lastLoudEndAtMs, vadSilenceFromMs - VAD_DECAY_ALLOWANCE_MS));
   }
 
   /** Silence since the end of speech; 0 while the VAD hears speech (its hysteresis decides what silence is). */

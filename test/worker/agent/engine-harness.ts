@@ -20,21 +20,23 @@ const FRAME = (RATE * FRAME_MS) / 1000;
 const OUT_RATE = 16_000;
 
 // ── The caller ──────────────────────────────────────────────────────────────────────────────────────────────────
-/** The caller's audio, piece by piece: loud speech or near-silence, in whole frames. */
-export type CallerPiece = { speakMs: number } | { silenceMs: number };
+/** The caller's audio, piece by piece: loud speech, near-silence, or loud noise (for a VAD that knows it from speech). */
+export type CallerPiece = { speakMs: number } | { silenceMs: number } | { noiseMs: number };
+
+const pieceMs = (p: CallerPiece) => ('speakMs' in p ? p.speakMs : 'noiseMs' in p ? p.noiseMs : p.silenceMs);
 
 /**
  * Every sample is distinct along the stream (so a test can tell exactly which samples the STT got): speech swings
  * well above the loudness mark, silence stays far below it.
  */
 export function callerStream(pieces: CallerPiece[]): Int16Array {
-  const total = pieces.reduce((n, p) => n + (('speakMs' in p ? p.speakMs : p.silenceMs) * RATE) / 1000, 0);
+  const total = pieces.reduce((n, p) => n + (pieceMs(p) * RATE) / 1000, 0);
   const pcm = new Int16Array(total);
   let at = 0;
   for (const p of pieces) {
-    const n = (('speakMs' in p ? p.speakMs : p.silenceMs) * RATE) / 1000;
-    for (let i = 0; i < n; i++, at++) pcm[at] = 'speakMs' in p ? (at % 2 ? 1 : -1) * (2000 + (at % 997)) : (at % 2 ? 1 : -1) * (1 + (at % 61));
-    void n;
+    const n = (pieceMs(p) * RATE) / 1000;
+    const level = 'silenceMs' in p ? (i: number) => 1 + (i % 61) : (i: number) => 2000 + (i % 997);
+    for (let i = 0; i < n; i++, at++) pcm[at] = (at % 2 ? 1 : -1) * level(at);
   }
   return pcm;
 }
@@ -45,7 +47,7 @@ export function spokenSpans(pieces: CallerPiece[]): { startMs: number; endMs: nu
   let at = 0;
   for (const p of pieces) {
     if ('speakMs' in p) spans.push({ startMs: at, endMs: at + p.speakMs });
-    at += 'speakMs' in p ? p.speakMs : p.silenceMs;
+    at += pieceMs(p);
   }
   return spans;
 }

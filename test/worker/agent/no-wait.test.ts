@@ -3,6 +3,7 @@
 // (pre-roll + every frame after, nothing lost or doubled), and the figures count from the end of speech on the audio.
 import { describe, expect, it } from 'vitest';
 import { FRAME_MS, runEngine, type SttScript } from './engine-harness.ts';
+import { ScriptedVad } from './scripted-vad.ts';
 
 const RATE_PER_MS = 16;
 // Speech 500..1500 ms on the audio; the utterance's audio begins with 200 ms of pre-roll (at 300).
@@ -132,5 +133,16 @@ describe('figures from the end of speech on the audio', () => {
     // Turn end at 1500 + 500; the flush is in hand 150 ms later; the VAD's own end would come at 1564 + 500.
     expect(run.llm.calls[0]!.atMs).toBe(2_000 + 160);
     expect(run.turns[0]!.endOfUtteranceDelayMs).toBe(660);
+  });
+
+  it('loud noise after the speech, which the VAD does not take for speech, neither delays the end of turn nor moves the end of speech', async () => {
+    const run = await runEngine({
+      caller: [...CALLER, { noiseMs: 2_000 }],
+      vad: new ScriptedVad([{ atMs: 500, ms: 1_000 }], 500),
+      stt: [vadDecided],
+      llm: [{ tokens: ['Noon.'] }],
+    });
+    expect(run.turns[0]!.userSpeechEndedAtMs).toBe(1_500);
+    expect(run.llm.calls[0]!.atMs).toBe(2_000 + 160);
   });
 });
