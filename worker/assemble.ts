@@ -65,6 +65,7 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
       bargeInMinMs: o.config.BARGE_IN_MIN_MS,
       vadPreRollMs: vad.preRollMs,
       earlyEndSilenceMs: o.config.EARLY_END_SILENCE_MS,
+      endOfTurnSilenceMs: o.config.END_OF_TURN_SILENCE_MS,
       idlePromptMs: o.config.IDLE_PROMPT_MS,
       idlePromptText: o.config.IDLE_PROMPT_TEXT,
       apologyText: o.config.APOLOGY_TEXT,

@@ -1,5 +1,6 @@
-// One spoken answer, streamed end to end: LLM tokens → sentence chunker (first chunk may be a clause) → TTS per chunk
-// → the transport's sink. The LLM keeps producing while earlier chunks are synthesised and played, and chunk k+1 is
+// One spoken reply, streamed end to end: LLM tokens → sentence chunker (first chunk may be a clause) → TTS per chunk
+// → the transport's sink. A fixed line (greeting, idle prompt, apology) takes the same path as one ready chunk, so
+// both are resampled, captioned, paced and cut by barge-in the same way. The LLM keeps producing while earlier chunks are synthesised and played, and chunk k+1 is
 // synthesised while chunk k plays (the sink queues; writes never wait for playout). Synthesis stays only a couple of
 // chunks ahead of playout (TTS_LOOKAHEAD), so an interrupted answer costs what was heard plus a little.
 import type { ProviderOutcome } from '../../functions/contract.ts';
@@ -46,6 +47,8 @@ export interface AnswerDeps {
   /** Timers on the transport's clock (the console's is virtual). */
   setTimer: SetTimer;
   lookahead?: TtsLookahead;
+  /** A speculative reply: text may be produced, but nothing goes to TTS until this settles (the turn is confirmed). */
+  held?: Promise<void>;
 }
 
 export interface AnswerResult {
@@ -63,10 +66,13 @@ export interface AnswerResult {
   capped?: boolean;
 }
 
+/** What a reply says: the LLM's answer to a request, or a fixed line. */
+export type ReplySource = { llm: LlmRequest } | { text: string };
+
 const ENDS_SENTENCE = /[.!?…]["'”’)\]]*$/;
 
 /** `trace` (optional) gets this answer's stage times: LLM asked, first token, first text to TTS, first byte, first out. */
-export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segmentId: string, signal: AbortSignal, trace?: TurnTrace): Promise<AnswerResult> {
+export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segmentId: string, signal: AbortSignal, trace?: TurnTrace): Promise<AnswerResult> {
   const started = deps.now();
   const result: AnswerResult = {
     text: '',
@@ -83,7 +89,14 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
   const stopLlm = () => llmStop.abort(signal.reason);
   signal.addEventListener('abort', stopLlm, { once: true });
 
-  const produce = async () => {
+  const produceFixed = async (text: string) => {
+    result.text = text;
+    chunked.push(text);
+    chunks.push(text);
+    chunks.end();
+  };
+
+  const produceLlm = async (request: LlmRequest) => {
     try {
       trace?.mark('llmRequestAt');
       for await (const ev of streamAnswer({ ...deps.llm, onOutcome: deps.onOutcome }, request, llmStop.signal)) {
@@ -132,6 +145,7 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
     let index = 0;
     let previous: string | undefined;
     for await (const text of chunks) {
+      if (index === 0 && deps.held) await untilSettledOrAborted(deps.held, signal);
       await roomAhead();
       if (signal.aborted) break;
       const resamplers = new Map<number, Resampler>();
@@ -177,7 +191,8 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
     llmStop.abort(err);
     throw err;
   });
-  const [spoken, produced] = await Promise.allSettled([speaking, produce()]);
+  const producing = 'llm' in source ? produceLlm(source.llm) : produceFixed(source.text);
+  const [spoken, produced] = await Promise.allSettled([speaking, producing]);
   signal.removeEventListener('abort', stopLlm);
   for (const outcome of [spoken, produced]) {
     if (outcome.status === 'fulfilled' || signal.aborted) continue;
@@ -191,4 +206,16 @@ export async function speakAnswer(deps: AnswerDeps, request: LlmRequest, segment
   }
   if (!result.text) result.text = result.timeline.fullText();
   return result;
+}
+
+function untilSettledOrAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void p.then(done, done);
+  });
 }

@@ -1,32 +1,20 @@
-// The conversation engine: caller audio in, through VAD and turn detection to STT; finished turns to the answer
-// pipeline; barge-in when the caller talks over the agent long enough; greeting and idle prompt.
+// The conversation engine: the stages of pipeline.ts wired together. Caller frames go to the turn detector (VAD and
+// STT beside each other); its events drive the reply scheduler (answers, fixed lines, barge-in); the greeting and
+// the idle prompt are replies too. Everything runs on one clock, the transport's (clock.ts).
 import type { TurnTiming } from '../../functions/contract.ts';
 import { ChainExhaustedError } from '../fallback/errors.ts';
-import { transcribeUtterance } from '../fallback/stt-chain.ts';
 import type { Transport } from '../transport/types.ts';
-import { AsyncQueue } from './async-queue.ts';
+import { clockOf, type EngineClock } from './clock.ts';
 import { ConversationHistory } from './history.ts';
+import { ReplyScheduler, type AnswerRequest, type ReplyHandle } from './reply-scheduler.ts';
 import { StateMachine, type ConversationState } from './state-machine.ts';
-import { TurnTrace, epochMs, isLoud, type EndSignal } from './turn-trace.ts';
-import { TurnRunner } from './turns.ts';
+import { TurnDetector, type TurnEvent, type Utterance } from './turn-detector.ts';
 import type { ConversationOptions, VoiceActivity } from './types.ts';
 
-interface Utterance {
-  id: number;
-  audio: AsyncQueue<Int16Array>;
-  startedAtMs: number;
-  speechMs: number;
-  /** Began while the agent was thinking or speaking: a backchannel unless it grows into a barge-in. */
-  overAgent: boolean;
-  bargedIn: boolean;
-  /** It cut an answer that had not started playing: if it turns out to be no turn (a cough), that answer is redone. */
-  cutThinking: boolean;
-  finals: string[];
-  transcript: Promise<{ text: string; provider?: string; failovers: number; error?: unknown }>;
-  speechEndedAtMs?: number;
-  audioEndedAtMs?: number;
-  /** Stage times for the `turn_trace` log line. */
-  trace: TurnTrace;
+/** The answer to one utterance: replaced when late words redo it. */
+interface Answered {
+  handle: ReplyHandle;
+  request: AnswerRequest;
 }
 
 export class Conversation {
@@ -34,10 +22,10 @@ export class Conversation {
   readonly history: ConversationHistory;
   readonly #o: ConversationOptions;
   readonly #t: Transport;
-  readonly #vad: VoiceActivity;
-  readonly #turns: TurnRunner;
-  #utterance: Utterance | undefined;
-  #utteranceCount = 0;
+  readonly #clock: EngineClock;
+  readonly #turns: TurnDetector;
+  readonly #replies: ReplyScheduler;
+  readonly #answered = new Map<Utterance, Answered>();
   #greeted = false;
   #idleTimer: { cancel(): void } | undefined;
   #idlePrompted = false;
@@ -47,11 +35,25 @@ export class Conversation {
   constructor(options: ConversationOptions, vad: VoiceActivity) {
     this.#o = options;
     this.#t = options.transport;
-    this.#vad = vad;
-    this.state = new StateMachine(() => this.#t.now());
+    this.#clock = clockOf(this.#t);
+    this.state = new StateMachine(this.#clock.now);
     this.history = new ConversationHistory(options.historyMax, options.initialHistory ?? []);
-    this.#turns = new TurnRunner(options, this.state, this.history);
-    this.#lastActivityMs = this.#t.now();
+    this.#replies = new ReplyScheduler(options, this.#clock, this.state, this.history);
+    this.#turns = new TurnDetector({
+      clock: this.#clock,
+      vad,
+      stt: { ...options.stt, onOutcome: (o) => options.report.record(o) },
+      sampleRate: this.#t.inputSampleRate,
+      preRollMs: options.vadPreRollMs,
+      endOfTurnSilenceMs: options.endOfTurnSilenceMs,
+      earlyEndSilenceMs: options.earlyEndSilenceMs,
+      bargeInMinMs: options.bargeInMinMs,
+      agent: () => ({ busy: this.#replies.busy && !this.#replies.speculating, thinking: this.state.state === 'thinking', yieldsAtOnce: this.#replies.yieldsAtOnce }),
+      publish: (t) => void this.#t.publishTranscription(t).catch(() => undefined),
+      onEvent: (ev) => this.#onTurnEvent(ev),
+      log: options.log,
+    });
+    this.#lastActivityMs = this.#clock.now();
     this.state.onTransition((tr) => {
       void this.#t.setAgentState(agentStateOf(tr.to)).catch(() => undefined);
       if (tr.to === 'listening') this.#armIdlePrompt();
@@ -61,12 +63,12 @@ export class Conversation {
 
   /** Ms since the caller or the agent last said anything: the worker's idle timeout reads it. */
   idleForMs(): number {
-    return this.#t.now() - this.#lastActivityMs;
+    return this.#clock.now() - this.#lastActivityMs;
   }
 
   /** True when nothing is being said, heard or prepared. */
   isQuiet(): boolean {
-    return this.state.state === 'listening' && !this.#utterance && !this.#turns.busy && this.#t.output.queuedMs() === 0 && this.#pending.size === 0;
+    return this.state.state === 'listening' && !this.#turns.utterance && this.#replies.scheduled === 0 && this.#t.output.queuedMs() === 0 && this.#pending.size === 0;
   }
 
   /** Consumes the caller's audio until it ends (the track or file ended, or the signal fired). */
@@ -75,19 +77,20 @@ export class Conversation {
     this.state.to('listening', 'started');
     for await (const frame of this.#t.input) {
       if (signal.aborted) break;
-      await this.#onFrame(frame);
+      await this.#turns.push(frame);
     }
-    if (this.#utterance) this.#endUtterance('input_ended');
+    this.#turns.inputEnded();
     await Promise.allSettled([...this.#pending]);
   }
 
   /** Finish or cut what is in flight within `boundMs`, for shutdown. */
   async stop(boundMs: number): Promise<void> {
     this.#idleTimer?.cancel();
-    const settled = Promise.allSettled([...this.#pending, this.#turns.idle()]);
+    const settled = Promise.allSettled([...this.#pending, this.#replies.idle()]);
+    // Wall time: a shutdown deadline is the process's, and the transport's clock may already have stopped.
     const bound = new Promise((r) => setTimeout(r, boundMs));
     await Promise.race([settled, bound]);
-    this.#turns.interruptAll('shutdown');
+    this.#replies.interruptAll('shutdown');
   }
 
   #track<T>(p: Promise<T>): Promise<T> {
@@ -96,122 +99,40 @@ export class Conversation {
     return p;
   }
 
-  async #onFrame(frame: Int16Array): Promise<void> {
-    const arrivedAt = epochMs();
-    const events = await this.#vad.push(frame);
-    if (this.#utterance && isLoud(frame)) this.#utterance.trace.lastLoudInAt = arrivedAt;
-    // The end-of-turn wait starts when the VAD first hears silence; speech again means it was only a pause.
-    if (this.#utterance && this.#vad.trailingSilenceMs > 0) this.#utterance.trace.mark('vadSilenceAt');
-    else if (this.#utterance) this.#utterance.trace.unmark('vadSilenceAt');
-    for (const ev of events) {
-      if (ev.type === 'speech_start') this.#startUtterance(ev.pcm16k);
-      else if (ev.type === 'speech_audio') {
-        // The STT's endpointing may end a turn before the VAD does; if the caller goes on talking inside the VAD's
-        // silence window, the VAD never announces a new start, so the words that follow begin the next utterance.
-        if (!this.#utterance && this.#vad.trailingSilenceMs === 0) this.#startUtterance(ev.pcm16k, false);
-        else this.#utteranceAudio(ev.pcm16k);
-      } else this.#endUtterance('vad_silence');
+  #onTurnEvent(ev: TurnEvent): void {
+    switch (ev.type) {
+      case 'speech_started':
+        this.#lastActivityMs = ev.atMs;
+        this.#idleTimer?.cancel();
+        this.#idlePrompted = false;
+        // The STT's flush finishes in the background: the run waits for it before it ends.
+        void this.#track(ev.utterance.transcript.finished);
+        return;
+      case 'interrupt':
+        this.#replies.interruptAll(ev.reason);
+        return;
+      case 'end_of_turn':
+        this.#lastActivityMs = ev.atMs;
+        void this.#track(this.#finishTurn(ev.utterance));
+        return;
+      case 'late_words':
+        this.#lateWords(ev.utterance, ev.text);
+        return;
+      case 'speech_stopped':
+      case 'stt_end_of_speech':
+        return; // the hooks a preemptive reply starts from
     }
-    const current = this.#utterance;
-    // The utterance's audio runs on through the silence the VAD waits out before ending it: that is not speech, and
-    // counting it would turn a short sound over the agent into a barge-in.
-    const spokenMs = current ? current.speechMs - this.#vad.trailingSilenceMs : 0;
-    if (current?.overAgent && !current.bargedIn && this.#turns.busy) {
-      // Still thinking: the caller has more to say, so an answer to half a sentence must not start playing at all.
-      // A greeting or an idle prompt gives way at once. Otherwise only speech long enough to be meant cuts the agent off.
-      const thinking = this.state.state === 'thinking';
-      if (thinking || this.#turns.yieldsAtOnce || spokenMs >= this.#o.bargeInMinMs) {
-        current.bargedIn = true;
-        current.cutThinking = thinking;
-        this.#turns.interruptAll(thinking ? 'caller_resumed' : 'barge-in');
-      }
-    }
-  }
-
-  #utteranceAudio(pcm16k: Int16Array): void {
-    const u = this.#utterance;
-    if (!u) return;
-    u.audio.push(pcm16k);
-    u.speechMs += (pcm16k.length / 16_000) * 1000;
-  }
-
-  #startUtterance(pcm16k: Int16Array, withPreRoll = true): void {
-    this.#lastActivityMs = this.#t.now();
-    this.#idleTimer?.cancel();
-    this.#idlePrompted = false;
-    const audio = new AsyncQueue<Int16Array>();
-    const id = ++this.#utteranceCount;
-    const u: Utterance = {
-      id,
-      audio,
-      startedAtMs: this.#t.now(),
-      speechMs: 0,
-      overAgent: this.#turns.busy,
-      bargedIn: false,
-      cutThinking: false,
-      finals: [],
-      transcript: Promise.resolve({ text: '', failovers: 0 }),
-      trace: new TurnTrace(),
-    };
-    this.#utterance = u;
-    this.#utteranceAudio(pcm16k);
-    // The start carries the VAD's pre-roll, which is not speech: only what follows the onset counts toward barge-in.
-    if (withPreRoll) u.speechMs = Math.max(0, u.speechMs - this.#o.vadPreRollMs);
-    u.transcript = this.#track(this.#transcribe(u));
-  }
-
-  async #transcribe(u: Utterance): Promise<{ text: string; provider?: string; failovers: number; error?: unknown }> {
-    let provider: string | undefined;
-    let failovers = 0;
-    let interim = '';
-    const segmentId = `user-${u.id}`;
-    try {
-      for await (const ev of transcribeUtterance({ ...this.#o.stt, onOutcome: (o) => this.#o.report.record(o) }, u.audio, this.#t.inputSampleRate, new AbortController().signal)) {
-        if (ev.type === 'restart') {
-          failovers++;
-          u.finals = [];
-          continue;
-        }
-        provider = ev.provider;
-        if (ev.type === 'interim') interim = ev.text;
-        if (ev.type === 'final' && ev.text.trim()) u.finals.push(ev.text.trim());
-        if (ev.type === 'interim' || ev.type === 'final') {
-          const text = [...u.finals, ev.type === 'interim' ? interim : ''].join(' ').trim();
-          if (text) void this.#t.publishTranscription({ speaker: 'user', text, final: false, segmentId }).catch(() => undefined);
-        }
-        // The provider's own endpointing ends the turn early once the VAD also hears silence.
-        if (((ev.type === 'final' && ev.speechFinal) || ev.type === 'utterance_end') && this.#utterance === u && this.#vad.trailingSilenceMs >= this.#o.earlyEndSilenceMs) {
-          this.#endUtterance('stt_endpoint');
-        }
-      }
-      return { text: u.finals.join(' ').trim(), ...(provider ? { provider } : {}), failovers };
-    } catch (error) {
-      return { text: u.finals.join(' ').trim(), failovers, error };
-    }
-  }
-
-  #endUtterance(signal: EndSignal): void {
-    const u = this.#utterance;
-    if (!u) return;
-    u.trace.mark('turnEndAt');
-    u.trace.endSignal = signal;
-    this.#utterance = undefined;
-    const now = this.#t.now();
-    u.audioEndedAtMs = now;
-    u.speechEndedAtMs = now - Math.min(this.#vad.trailingSilenceMs, now - u.startedAtMs);
-    u.audio.end();
-    this.#lastActivityMs = now;
-    void this.#track(this.#finishTurn(u));
   }
 
   async #finishTurn(u: Utterance): Promise<void> {
-    const t = await u.transcript;
-    const finalAtMs = this.#t.now();
+    const t = await u.transcript.take();
+    const finalAtMs = this.#clock.now();
     u.trace.mark('sttFinalAt');
+    const speechEndedAtMs = u.speechEndedAtMs ?? finalAtMs;
     if (t.error instanceof ChainExhaustedError) {
       this.#o.log.warn({ event: 'stt_chain_exhausted', failures: t.error.failures.length }, 'no speech-to-text provider answered');
       if (!t.text) {
-        await this.#turns.apologize();
+        await this.#replies.apologize().done;
         return;
       }
     }
@@ -219,34 +140,58 @@ export class Conversation {
     if (u.overAgent && !u.bargedIn) return;
     if (!t.text) {
       // A sound that cut an answer before it played was no turn after all: the caller still deserves that answer.
-      if (u.cutThinking) await this.#turns.answerAgain(u.speechEndedAtMs ?? finalAtMs);
+      if (u.cutThinking) await this.#replies.answerAgain(speechEndedAtMs).done;
       return;
     }
-    void this.#t.publishTranscription({ speaker: 'user', text: t.text, final: true, segmentId: `user-${u.id}` }).catch(() => undefined);
+    this.#publishUserFinal(u, t.text);
     const timing: Partial<TurnTiming> = {
-      endOfUtteranceDelayMs: Math.max(0, finalAtMs - (u.speechEndedAtMs ?? finalAtMs)),
+      endOfUtteranceDelayMs: Math.max(0, finalAtMs - speechEndedAtMs),
       sttFinalLatencyMs: Math.max(0, finalAtMs - (u.audioEndedAtMs ?? finalAtMs)),
       ...(t.provider ? { providers: { stt: t.provider } } : {}),
     };
-    await this.#turns.answer(t.text, u.speechEndedAtMs ?? finalAtMs, timing, t.failovers, u.trace);
-    u.trace.emit(this.#o.log, { utterance: u.id, words: t.text.split(/\s+/).length });
-    this.#lastActivityMs = this.#t.now();
+    const request: AnswerRequest = { userText: t.text, speechEndedAtMs, timing, sttFailovers: t.failovers, trace: u.trace };
+    const answered: Answered = { handle: this.#replies.answer(request), request };
+    this.#answered.set(u, answered);
+    // Late words may replace the answer: wait for whichever answers the turn in the end.
+    for (let handle; handle !== answered.handle; ) {
+      handle = answered.handle;
+      await handle.done;
+    }
+    this.#answered.delete(u);
+    u.trace.emit(this.#o.log, { utterance: u.id, words: answered.request.userText.split(/\s+/).length });
+    this.#lastActivityMs = this.#clock.now();
+  }
+
+  /** The STT's flush brought words after the answer began: one answer still, to all of them (reply-scheduler.ts). */
+  #lateWords(u: Utterance, text: string): void {
+    const answered = this.#answered.get(u);
+    if (!answered) return;
+    const userText = `${answered.request.userText} ${text}`;
+    answered.request = { ...answered.request, userText };
+    this.#publishUserFinal(u, userText);
+    const redo = this.#replies.amend(answered.handle, text, answered.request);
+    if (redo) answered.handle = redo;
+    this.#o.log.info({ event: 'late_words', utterance: u.id, redone: redo !== undefined }, 'the caller had more to say');
+  }
+
+  #publishUserFinal(u: Utterance, text: string): void {
+    void this.#t.publishTranscription({ speaker: 'user', text, final: true, segmentId: `user-${u.id}` }).catch(() => undefined);
   }
 
   #greet(): void {
     if (this.#greeted) return;
     this.#greeted = true;
     const greeting = this.#o.greeting;
-    if (greeting) void this.#track(this.#turns.say(greeting, 'greeting'));
+    if (greeting) void this.#track(this.#replies.say(greeting, 'greeting').done);
   }
 
   #armIdlePrompt(): void {
     this.#idleTimer?.cancel();
     if (!this.#o.idlePromptMs || this.#idlePrompted) return;
-    this.#idleTimer = this.#t.setTimer(this.#o.idlePromptMs, () => {
+    this.#idleTimer = this.#clock.setTimer(this.#o.idlePromptMs, () => {
       if (!this.isQuiet() || this.idleForMs() < this.#o.idlePromptMs) return;
       this.#idlePrompted = true;
-      void this.#track(this.#turns.say(this.#o.idlePromptText, 'idle_prompt'));
+      void this.#track(this.#replies.say(this.#o.idlePromptText, 'idle_prompt').done);
     });
   }
 }

@@ -1,5 +1,5 @@
-// The conversation's VoiceActivity on top of the Silero VAD, adding how long the caller has been quiet (what the
-// STT's own endpointing is checked against before it may end a turn early).
+// The turn detector's VAD adapter: the conversation's VoiceActivity on top of the Silero VAD, adding how long the
+// caller has been quiet (what the end of turn is checked against). Its events carry stream positions, not audio.
 import { Vad, type VadOptions } from '../audio/vad.ts';
 import type { VadEvent, VoiceActivity } from './types.ts';
 
@@ -27,7 +27,9 @@ export class SileroActivity implements VoiceActivity {
     const events = await this.#vad.push(frame16k);
     const frameMs = (frame16k.length / 16_000) * 1000;
     this.#trailingSilenceMs = this.#vad.probability < this.#vad.options.negativeThreshold ? this.#trailingSilenceMs + frameMs : 0;
-    return events.map((e) => (e.type === 'speech_end' ? { type: 'speech_end' as const } : { type: e.type, pcm16k: e.pcm16k }));
+    const out: VadEvent[] = [];
+    for (const e of events) if (e.type !== 'speech_audio') out.push({ type: e.type, atMs: e.atMs });
+    return out;
   }
 
   async dispose(): Promise<void> {

@@ -2,12 +2,11 @@
 // process can lay each stage against its own clock. Times are EPOCH milliseconds (performance.timeOrigin +
 // performance.now()): two processes on one machine share that clock to well under a millisecond, which the transports'
 // own clocks (the console's may run 20× fast) do not. Word counts only, never the words: it is logged at info.
+import { wallEpochMs } from './clock.ts';
 import type { AgentLogger } from './types.ts';
 
-/** Wall-clock epoch ms with sub-ms precision, comparable across processes on the same machine. */
-export function epochMs(): number {
-  return performance.timeOrigin + performance.now();
-}
+/** Wall-clock epoch ms with sub-ms precision (the engine clock's `epochMs`, for the transports' out-watch). */
+export const epochMs = wallEpochMs;
 
 /** The stages in the order a turn passes them (the bench and the unit test rely on this order). */
 export const TRACE_STAGES = [
@@ -44,7 +43,7 @@ export class TurnTrace {
   #emitted = false;
 
   /** The first mark of a stage wins: later passes (a second sentence, a failover) are not "first". */
-  mark(stage: TraceStage, atMs: number = epochMs()): void {
+  mark(stage: TraceStage, atMs: number = wallEpochMs()): void {
     this.at[stage] ??= atMs;
   }
 

@@ -6,11 +6,12 @@ import type { TtsChain } from '../fallback/tts-chain.ts';
 import type { Transport } from '../transport/types.ts';
 import type { Resampler } from './answer.ts';
 
-/** Speech segments in the caller's audio; the utterance's own audio (with pre-roll) travels with the events. */
-export type VadEvent =
-  | { type: 'speech_start'; pcm16k: Int16Array }
-  | { type: 'speech_audio'; pcm16k: Int16Array }
-  | { type: 'speech_end' };
+/**
+ * Speech segments in the caller's audio. `atMs` is a position in the stream pushed so far (0 = its first sample): the
+ * onset of the speech for a start, where the silence began for an end. The audio itself goes to the STT from the
+ * transport, not through the VAD.
+ */
+export type VadEvent = { type: 'speech_start'; atMs: number } | { type: 'speech_end'; atMs: number };
 
 /** Voice activity over the caller's 16 kHz frames, with hysteresis and minimum speech/silence durations inside. */
 export interface VoiceActivity {
@@ -62,8 +63,10 @@ export interface ConversationOptions {
   bargeInMinMs: number;
   /** Audio the VAD delivers from before the detected onset (not speech). */
   vadPreRollMs: number;
-  /** With the STT's own endpointing (speech_final), this much VAD silence already ends the turn. */
+  /** With the STT's own endpointing (speech_final), this much silence already ends the turn. */
   earlyEndSilenceMs: number;
+  /** Silence after the end of speech (on the audio) that ends the turn; the VAD's own end is the backstop. */
+  endOfTurnSilenceMs: number;
   /** Silence before the agent checks in once (0 = never). */
   idlePromptMs: number;
   idlePromptText: string;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HistoryMessage, ProviderOutcome } from '../../../functions/contract.ts';
 import { Conversation } from '../../../worker/agent/conversation.ts';
-import type { ConversationOptions, VadEvent, VoiceActivity } from '../../../worker/agent/types.ts';
+import type { ConversationOptions } from '../../../worker/agent/types.ts';
 import { StreamResampler } from '../../../worker/audio/resample.ts';
 import { BreakerRegistry } from '../../../worker/fallback/breaker.ts';
 import { TtsChain } from '../../../worker/fallback/tts-chain.ts';
@@ -18,55 +18,9 @@ import { startFakeElevenLabs } from '../../fakes/elevenlabs.ts';
 import type { FakeServer } from '../../fakes/kit/server.ts';
 import { startFakeOpenAI } from '../../fakes/openai.ts';
 import { writeWav } from '../transport/wav-fixture.ts';
+import { ScriptedVad, type SpeechSpan } from './scripted-vad.ts';
 
-/** The caller speaks from `atMs` (input time) for `ms`. */
-export interface SpeechSpan {
-  atMs: number;
-  ms: number;
-}
-
-/**
- * Speech where the spans say, as the Silero VAD reports it: a start, the audio, then `endSilenceMs` of trailing audio
- * before the end. `onFrame` sees every frame (the leak test samples its counts there).
- */
-export class ScriptedVad implements VoiceActivity {
-  readonly preRollMs = 0;
-  #atMs = 0;
-  #inSpeech = false;
-  #silenceMs = 0;
-  readonly spans: SpeechSpan[];
-  readonly endSilenceMs: number;
-  readonly onFrame: ((atMs: number) => void) | undefined;
-
-  constructor(spans: SpeechSpan[], endSilenceMs = 300, onFrame?: (atMs: number) => void) {
-    this.spans = spans;
-    this.endSilenceMs = endSilenceMs;
-    this.onFrame = onFrame;
-  }
-
-  get trailingSilenceMs(): number {
-    return this.#silenceMs;
-  }
-
-  async push(frame16k: Int16Array): Promise<VadEvent[]> {
-    const startMs = this.#atMs;
-    const frameMs = frame16k.length / 16;
-    this.#atMs += frameMs;
-    this.onFrame?.(startMs);
-    const speaking = this.spans.some((s) => startMs >= s.atMs && startMs < s.atMs + s.ms);
-    if (speaking) {
-      this.#silenceMs = 0;
-      if (this.#inSpeech) return [{ type: 'speech_audio', pcm16k: frame16k }];
-      this.#inSpeech = true;
-      return [{ type: 'speech_start', pcm16k: frame16k }];
-    }
-    this.#silenceMs += frameMs;
-    if (!this.#inSpeech) return [];
-    if (this.#silenceMs < this.endSilenceMs) return [{ type: 'speech_audio', pcm16k: frame16k }];
-    this.#inSpeech = false;
-    return [{ type: 'speech_end' }];
-  }
-}
+export { ScriptedVad, type SpeechSpan };
 
 export interface Vendors {
   openai: FakeServer;
@@ -165,6 +119,7 @@ export async function runConversation(o: RunOptions): Promise<ConversationRun> {
       bargeInMinMs: 400,
       vadPreRollMs: 0,
       earlyEndSilenceMs: 200,
+      endOfTurnSilenceMs: 300,
       idlePromptMs: 0,
       idlePromptText: 'Still there?',
       apologyText: 'Sorry.',

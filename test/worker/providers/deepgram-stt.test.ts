@@ -148,6 +148,34 @@ describe('createDeepgramStt', () => {
     expect(finals(events)).toEqual([{ type: 'final', text: 'already final', speechFinal: true }]);
   });
 
+  it('a new utterance takes over the socket of one that only waits for its flush: one connection, no grace wait', async () => {
+    const quiet = await dedicatedFake({ interimIntervalMs: 10_000, idleTimeoutMs: 10_000 });
+    quiet.script.pushTranscripts('already final', 'and more');
+    // Results #1 is the first utterance's endpointed final; what follows is held back 1.5 s (the flush among it).
+    quiet.faults.push({ kind: 'stallAfter', chunks: 1, ms: 1_500, route: 'listen' });
+    const dg = provider({ finalizeGraceMs: 10_000 }, quiet.url);
+
+    const firstEvents: SttEvent[] = [];
+    let firstEnded = false;
+    let finalIn: () => void = () => undefined;
+    const gotFinal = { promise: new Promise<void>((r) => (finalIn = r)), resolve: () => finalIn() };
+    const first = (async () => {
+      for await (const ev of dg.transcribe({ audio: frames(endpointedUtterance()), sampleRate: SAMPLE_RATE }, AbortSignal.timeout(5_000))) {
+        firstEvents.push(ev);
+        if (ev.type === 'final') gotFinal.resolve();
+      }
+      firstEnded = true;
+    })();
+    await gotFinal.promise;
+    const second = await transcribe(dg, frames(endpointedUtterance()), AbortSignal.timeout(5_000));
+    await first;
+    expect(firstEnded).toBe(true);
+    expect(finals(firstEvents)).toEqual([{ type: 'final', text: 'already final', speechFinal: true }]);
+    expect(second.error).toBeUndefined();
+    expect(finals(second.events)).toEqual([{ type: 'final', text: 'and more', speechFinal: true }]);
+    expect(quiet.requests.filter((r) => r.route === 'listen')).toHaveLength(1);
+  });
+
   it('keeps the idle socket alive with KeepAlive, past the server idle timeout', async () => {
     fake.script.pushTranscripts('one', 'two');
     const dg = provider({ keepAliveIntervalMs: 100 });

@@ -6,6 +6,8 @@
 //   last result was already final, nothing is pending: after a short grace the utterance ends without the flush.
 // - Timestamps run from the start of the connection, so messages about an earlier utterance on the same socket
 //   (a late UtteranceEnd, a late flush) are recognised by their time and dropped.
+// - The engine takes the words as soon as they are final and lets this stream finish in the background; a caller who
+//   speaks again while an utterance only waits out that grace takes its socket over at once (no new handshake).
 import { DeepgramClient } from '@deepgram/sdk';
 import { ProviderError } from '../../fallback/errors.ts';
 import { Inbox } from '../inbox.ts';
@@ -40,6 +42,8 @@ const DEFAULTS = {
   finalizeGraceMs: 500,
   connectTimeoutMs: 10_000,
 };
+/** The longest a new utterance waits for the one before to hand its socket over. */
+const HANDOVER_BOUND_MS = 50;
 /** Deepgram prints times in ms precision; this absorbs the rounding. */
 const TIME_EPSILON_S = 0.005;
 
@@ -62,9 +66,16 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   const sockets = new Set<DeepgramSocket>();
   let idle: DeepgramSocket | undefined;
   let closed = false;
+  /** Sockets whose utterance has every word final and only waits for a flush that may never come: handover ends it. */
+  const draining = new Map<DeepgramSocket, () => Promise<void>>();
 
-  function acquire(sampleRate: number, language: string | undefined): DeepgramSocket {
+  async function acquire(sampleRate: number, language: string | undefined): Promise<DeepgramSocket> {
     const settingsKey = `${sampleRate}/${language ?? ''}`;
+    if (!idle?.usable) {
+      const waiting = [...draining.entries()].find(([s]) => s.usable && s.settingsKey === settingsKey);
+      // Bounded: a stream nobody reads any more would never get to its release.
+      if (waiting) await Promise.race([waiting[1](), new Promise((r) => setTimeout(r, HANDOVER_BOUND_MS))]);
+    }
     const candidate = idle;
     idle = undefined;
     if (candidate?.usable && candidate.settingsKey === settingsKey) return candidate;
@@ -92,7 +103,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   async function* transcribe(request: SttRequest, signal: AbortSignal): AsyncGenerator<SttEvent> {
     signal.throwIfAborted();
     if (closed) throw new ProviderError('deepgram', 'permanent', 'the provider was closed');
-    const socket = acquire(request.sampleRate, request.language ?? options.language);
+    const socket = await acquire(request.sampleRate, request.language ?? options.language);
+    signal.throwIfAborted();
     const inbox = new Inbox<InboxItem>();
     const utteranceStartS = socket.sentSeconds;
     socket.attach({
@@ -104,6 +116,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
 
     let completed = false;
     let graceTimer: NodeJS.Timeout | undefined;
+    let released: () => void = () => undefined;
+    const releasedOnce = new Promise<void>((resolve) => (released = resolve));
     try {
       let finalizeSent = false;
       let lastResultFinal = false;
@@ -112,10 +126,13 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
       const armGraceIfNothingPending = () => {
         clearTimeout(graceTimer);
         armed = 0;
+        draining.delete(socket);
         if (!finalizeSent || !lastResultFinal) return;
         const token = ++graces;
         armed = token;
-        graceTimer = setTimeout(() => inbox.push({ kind: 'grace', armed: token }), settings.finalizeGraceMs);
+        const endGrace = () => inbox.push({ kind: 'grace', armed: token });
+        graceTimer = setTimeout(endGrace, settings.finalizeGraceMs);
+        draining.set(socket, () => (endGrace(), releasedOnce));
       };
       for (;;) {
         const item = await inbox.next(signal);
@@ -146,8 +163,10 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
     } finally {
       finished = true;
       clearTimeout(graceTimer);
+      draining.delete(socket);
       // A socket is reused only after a clean finish: one left mid-utterance holds audio whose results would leak.
       release(socket, completed && !signal.aborted);
+      released();
     }
   }
 

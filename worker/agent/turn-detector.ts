@@ -1,0 +1,232 @@
+// Turn detection: the caller's frames in, the caller's turns out. Each frame goes to the open utterance's STT stream
+// as the transport delivered it, and beside it to the VAD; the VAD opens an utterance (its audio begins with the
+// pre-roll from the audio tap), the end of turn closes it. Events, with their times on the engine clock:
+//   speech_started   the VAD confirmed speech (an utterance opened)
+//   speech_stopped   the VAD first heard silence after it (`atMs`: the end of speech on the audio)
+//   stt_end_of_speech  the STT's own endpointing says the caller stopped (the early signal a preemptive reply needs)
+//   end_of_turn      the turn is decided: the utterance's audio ended (`signal` says why)
+//   interrupt        the caller talks over the agent in earnest (or the agent was only thinking, or being polite)
+//   late_words       words the STT finalised after the turn's transcript was taken (its flush)
+// The end of speech is read on the audio (the last loud frame's end, as the bench reads the waveform) rather than from
+// the VAD, whose probability decays for up to a few windows after the voice stops; the VAD's hysteresis still
+// decides that it is silence at all, so noise does not end a turn and a quiet voice is not cut.
+import { msToSamples, samplesToMs } from '../audio/frames.ts';
+import type { SttChainOptions } from '../fallback/stt-chain.ts';
+import type { Transcription } from '../transport/types.ts';
+import { AsyncQueue } from './async-queue.ts';
+import { AudioTap } from './audio-tap.ts';
+import type { EngineClock } from './clock.ts';
+import { TurnTrace, isLoud, type EndSignal } from './turn-trace.ts';
+import type { AgentLogger, VoiceActivity } from './types.ts';
+import { UtteranceTranscript } from './utterance-transcript.ts';
+
+/** How far behind the voice the VAD may hear silence (Silero's decay, ~2 windows of 32 ms, plus one). */
+export const VAD_DECAY_ALLOWANCE_MS = 96;
+/** Audio held beyond the pre-roll: the VAD confirms a start `minSpeechMs` (and a window) after its onset. */
+const TAP_MARGIN_MS = 1_000;
+
+export interface Utterance {
+  readonly id: number;
+  /** Engine clock: when the utterance opened. */
+  readonly startedAtMs: number;
+  /** Began while the agent was thinking or speaking: a backchannel unless it grows into a barge-in. */
+  readonly overAgent: boolean;
+  bargedIn: boolean;
+  /** It cut an answer that had not started playing: if it turns out to be no turn (a cough), that answer is redone. */
+  cutThinking: boolean;
+  readonly transcript: UtteranceTranscript;
+  /** Stage times for the `turn_trace` log line. */
+  readonly trace: TurnTrace;
+  /** Engine clock: the end of the last loud frame. */
+  lastLoudEndAtMs?: number;
+  /** Engine clock, once the turn ended: the end of speech on the audio, and when the audio to the STT ended. */
+  speechEndedAtMs?: number;
+  audioEndedAtMs?: number;
+}
+
+export type TurnEvent =
+  | { type: 'speech_started'; utterance: Utterance; atMs: number }
+  | { type: 'speech_stopped'; utterance: Utterance; atMs: number }
+  | { type: 'stt_end_of_speech'; utterance: Utterance; atMs: number }
+  | { type: 'end_of_turn'; utterance: Utterance; atMs: number; speechEndedAtMs: number; signal: EndSignal }
+  | { type: 'interrupt'; utterance: Utterance; atMs: number; reason: 'caller_resumed' | 'barge-in' }
+  | { type: 'late_words'; utterance: Utterance; atMs: number; text: string };
+
+/** What the turn detector needs to know of the agent to judge talk over it. */
+export interface AgentView {
+  /** Thinking or speaking (audio still playing included). */
+  busy: boolean;
+  thinking: boolean;
+  /** Only a courtesy (greeting, idle prompt): it gives way as soon as the caller speaks. */
+  yieldsAtOnce: boolean;
+}
+
+export interface TurnDetectorOptions {
+  clock: EngineClock;
+  vad: VoiceActivity;
+  stt: SttChainOptions;
+  sampleRate: number;
+  preRollMs: number;
+  endOfTurnSilenceMs: number;
+  earlyEndSilenceMs: number;
+  bargeInMinMs: number;
+  agent(): AgentView;
+  publish(t: Transcription): void;
+  onEvent(ev: TurnEvent): void;
+  log: AgentLogger;
+}
+
+interface Open {
+  u: Utterance;
+  audio: AsyncQueue<Int16Array>;
+  /** Stream position of the speech onset: what came after it is speech toward a barge-in. */
+  onsetSample: number;
+  stopped: boolean;
+}
+
+export class TurnDetector {
+  readonly #o: TurnDetectorOptions;
+  readonly #tap: AudioTap;
+  #open: Open | undefined;
+  #count = 0;
+  #vadSpeaking = false;
+  /** Stream position where the last utterance's audio stopped. */
+  #closedAtSample = 0;
+
+  constructor(options: TurnDetectorOptions) {
+    this.#o = options;
+    this.#tap = new AudioTap(msToSamples(options.preRollMs + TAP_MARGIN_MS, options.sampleRate));
+  }
+
+  /** The utterance open now, if any. */
+  get utterance(): Utterance | undefined {
+    return this.#open?.u;
+  }
+
+  async push(frame: Int16Array): Promise<void> {
+    const arrivedAtMs = this.#o.clock.now();
+    const arrivedAtEpochMs = this.#o.clock.epochMs();
+    const frameStart = this.#tap.receivedSamples;
+    this.#tap.push(frame);
+    // The STT hears the transport's frame as it comes, beside the VAD (not after it).
+    this.#open?.audio.push(frame);
+    const events = await this.#o.vad.push(frame);
+    for (const ev of events) {
+      if (ev.type === 'speech_start') {
+        this.#vadSpeaking = true;
+        if (!this.#open) this.#start(msToSamples(ev.atMs - this.#o.preRollMs, this.#o.sampleRate), msToSamples(ev.atMs, this.#o.sampleRate));
+      } else {
+        this.#vadSpeaking = false;
+        this.#end('vad_silence');
+      }
+    }
+    // The STT's endpointing may end a turn before the VAD does; if the caller goes on talking inside the VAD's
+    // silence window, the VAD announces no new start, so the words that follow begin the next utterance (with the
+    // audio since the last one closed: no sample is lost in between).
+    if (!this.#open && this.#vadSpeaking && this.#o.vad.trailingSilenceMs === 0) this.#start(this.#closedAtSample, frameStart);
+    const open = this.#open;
+    if (!open) return;
+    const u = open.u;
+    if (isLoud(frame)) {
+      u.lastLoudEndAtMs = arrivedAtMs;
+      u.trace.lastLoudInAt = arrivedAtEpochMs;
+    }
+    // The end-of-turn wait starts when the VAD first hears silence; speech again means it was only a pause.
+    if (this.#o.vad.trailingSilenceMs > 0 && !open.stopped) {
+      open.stopped = true;
+      u.trace.mark('vadSilenceAt');
+      this.#o.onEvent({ type: 'speech_stopped', utterance: u, atMs: this.#speechEndAtMs(u, arrivedAtMs) });
+    } else if (this.#o.vad.trailingSilenceMs === 0 && open.stopped) {
+      open.stopped = false;
+      u.trace.unmark('vadSilenceAt');
+    }
+    if (this.#silenceMs(u, arrivedAtMs) >= this.#o.endOfTurnSilenceMs) {
+      this.#end('vad_silence');
+      return;
+    }
+    this.#judgeTalkOver(open, arrivedAtMs);
+  }
+
+  /** The caller's audio ended (track or file): an open utterance is a finished turn. */
+  inputEnded(): void {
+    this.#end('input_ended');
+  }
+
+  #judgeTalkOver(open: Open, nowMs: number): void {
+    const u = open.u;
+    const agent = this.#o.agent();
+    if (!u.overAgent || u.bargedIn || !agent.busy) return;
+    // The utterance's audio runs on through the silence the VAD waits out before ending it: that is not speech, and
+    // counting it would turn a short sound over the agent into a barge-in.
+    const spokenMs = samplesToMs(this.#tap.receivedSamples - open.onsetSample, this.#o.sampleRate) - this.#o.vad.trailingSilenceMs;
+    // Still thinking: the caller has more to say, so an answer to half a sentence must not start playing at all.
+    // A greeting or an idle prompt gives way at once. Otherwise only speech long enough to be meant cuts the agent off.
+    if (agent.thinking || agent.yieldsAtOnce || spokenMs >= this.#o.bargeInMinMs) {
+      u.bargedIn = true;
+      u.cutThinking = agent.thinking;
+      this.#o.onEvent({ type: 'interrupt', utterance: u, atMs: nowMs, reason: agent.thinking ? 'caller_resumed' : 'barge-in' });
+    }
+  }
+
+  /**
+   * Where the speech ended on the audio: the last loud frame's end, kept within the VAD's decay before the point where
+   * the VAD heard silence begin. Earlier than that, the voice went on below the loudness mark (a quiet talker); later,
+   * the loudness is noise the VAD does not take for speech. Either way the VAD's point stands.
+   */
+  #speechEndAtMs(u: Utterance, nowMs: number): number {
+    const vadSilenceFromMs = nowMs - Math.min(this.#o.vad.trailingSilenceMs, nowMs - u.startedAtMs);
+    if (u.lastLoudEndAtMs === undefined) return vadSilenceFromMs;
+    return Math.min(vadSilenceFromMs, Math.max(u.lastLoudEndAtMs, vadSilenceFromMs - VAD_DECAY_ALLOWANCE_MS));
+  }
+
+  /** Silence since the end of speech; 0 while the VAD hears speech (its hysteresis decides what silence is). */
+  #silenceMs(u: Utterance, nowMs: number): number {
+    if (this.#o.vad.trailingSilenceMs === 0) return 0;
+    return nowMs - this.#speechEndAtMs(u, nowMs);
+  }
+
+  #start(fromSample: number, onsetSample: number): void {
+    const id = ++this.#count;
+    const audio = new AsyncQueue<Int16Array>();
+    const agent = this.#o.agent();
+    let u: Utterance;
+    const transcript = new UtteranceTranscript({
+      stt: this.#o.stt,
+      audio,
+      sampleRate: this.#o.sampleRate,
+      segmentId: `user-${id}`,
+      publish: this.#o.publish,
+      onEndOfSpeech: () => this.#sttEndOfSpeech(u),
+      onLate: (text) => this.#o.onEvent({ type: 'late_words', utterance: u, atMs: this.#o.clock.now(), text }),
+      log: this.#o.log,
+    });
+    u = { id, startedAtMs: this.#o.clock.now(), overAgent: agent.busy, bargedIn: false, cutThinking: false, transcript, trace: new TurnTrace() };
+    this.#open = { u, audio, onsetSample: Math.max(onsetSample, 0), stopped: false };
+    audio.push(this.#tap.since(Math.max(0, fromSample)));
+    this.#o.onEvent({ type: 'speech_started', utterance: u, atMs: u.startedAtMs });
+  }
+
+  #sttEndOfSpeech(u: Utterance): void {
+    if (this.#open?.u !== u) return;
+    const nowMs = this.#o.clock.now();
+    this.#o.onEvent({ type: 'stt_end_of_speech', utterance: u, atMs: nowMs });
+    // The provider's own endpointing ends the turn early once the audio is also quiet.
+    if (this.#silenceMs(u, nowMs) >= this.#o.earlyEndSilenceMs) this.#end('stt_endpoint');
+  }
+
+  #end(signal: EndSignal): void {
+    const open = this.#open;
+    if (!open) return;
+    const u = open.u;
+    this.#open = undefined;
+    this.#closedAtSample = this.#tap.receivedSamples;
+    u.trace.mark('turnEndAt');
+    u.trace.endSignal = signal;
+    const nowMs = this.#o.clock.now();
+    u.audioEndedAtMs = nowMs;
+    u.speechEndedAtMs = this.#speechEndAtMs(u, nowMs);
+    open.audio.end();
+    u.transcript.audioEnded();
+    this.#o.onEvent({ type: 'end_of_turn', utterance: u, atMs: nowMs, speechEndedAtMs: u.speechEndedAtMs, signal });
+  }
+}
