@@ -106,6 +106,8 @@ export type Happening =
   | { atMs: number; kind: 'state'; state: AgentState }
   | { atMs: number; kind: 'caption'; t: Transcription }
   | { atMs: number; kind: 'clear'; droppedMs: number }
+  | { atMs: number; kind: 'pause' }
+  | { atMs: number; kind: 'resume' }
   | { atMs: number; kind: 'first_write' }
   | { atMs: number; kind: 'turn'; metrics: TurnMetrics };
 
@@ -118,7 +120,8 @@ export class ScriptedTransport implements Transport {
   readonly #joined: ((identity: string) => void)[] = [];
   #played = 0;
   #wasQuiet = true;
-  readonly output = {
+  #paused = false;
+  readonly output = ((transport: ScriptedTransport) => ({
     sampleRate: OUT_RATE,
     write: (pcm: Int16Array) => {
       if (this.#wasQuiet) this.happenings.push({ atMs: this.now(), kind: 'first_write' });
@@ -131,9 +134,22 @@ export class ScriptedTransport implements Transport {
       this.happenings.push({ atMs: this.now(), kind: 'clear', droppedMs });
       return droppedMs;
     },
+    pause: () => {
+      if (this.#paused) return;
+      this.#paused = true;
+      this.happenings.push({ atMs: this.now(), kind: 'pause' });
+    },
+    resume: () => {
+      if (!this.#paused) return;
+      this.#paused = false;
+      this.happenings.push({ atMs: this.now(), kind: 'resume' });
+    },
+    get paused() {
+      return transport.#paused;
+    },
     playedMs: () => (this.#played / OUT_RATE) * 1000,
     queuedMs: () => (this.#playout.queuedSamples / OUT_RATE) * 1000,
-  };
+  }))(this);
   /** Caller frames still to deliver, one per tick. */
   frames: Int16Array[] = [];
 
@@ -163,7 +179,7 @@ export class ScriptedTransport implements Transport {
 
   #tick(): void {
     const frame = new Int16Array((OUT_RATE * FRAME_MS) / 1000);
-    this.#played += this.#playout.pullInto(frame);
+    if (!this.#paused) this.#played += this.#playout.pullInto(frame);
     if (this.#playout.queuedSamples === 0) this.#wasQuiet = true;
     const caller = this.frames.shift();
     if (caller) this.input.push(caller);

@@ -176,7 +176,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
     const settingsKey = `${request.sampleRate}/${request.language ?? options.language ?? ''}`;
     let socket = idle;
     if (!socket?.usable || socket.settingsKey !== settingsKey) {
-      socket = acquire(request.sampleRate, request.language ?? options.language);
+      socket = await acquire(request.sampleRate, request.language ?? options.language);
       release(socket, true);
     }
     await socket.whenOpen(signal);
