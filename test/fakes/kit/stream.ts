@@ -47,6 +47,8 @@ export type StreamPlan = {
   terminator?: string | Buffer;
   /** The vendor's in-stream error frame for midStreamError; without one (raw audio) the socket is destroyed instead. */
   errorChunk?: string | Buffer;
+  /** Told after each chunk was written (a fault or the client leaving stops the count). */
+  onChunkSent?: () => void;
 };
 
 /**
@@ -75,6 +77,7 @@ export async function streamResponse(ctx: RequestContext, plan: StreamPlan): Pro
     const chunk = chunks[sent];
     if (chunk === undefined) break;
     if (!(await write(res, chunk, signal))) return;
+    plan.onChunkSent?.();
     const lateByMs = performance.now() - startedAt - (sent + 1) * plan.intervalMs;
     if (sent + 1 < chunks.length && lateByMs < -1 && !(await pause(-lateByMs, signal))) return;
   }
