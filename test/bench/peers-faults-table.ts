@@ -48,7 +48,8 @@ export function peersFaultsTable(report: PeersFaultsReport): string {
     '  words lost/repeated against the scripted reply "' + report.reply + '": the words whose audio the TTS fakes (ElevenLabs,',
     '  OpenAI speech) actually sent in the question\'s window, in order, cut to the number of word-sized runs of sound the caller',
     '  received when it heard fewer; lost = reply words − common subsequence, repeated = heard words − common subsequence.',
-    '  heard/delivered: runs of sound the caller counted / words the TTS fakes delivered (a gap means audio the agent dropped).',
+    '  heard/delivered: runs of sound the caller counted / words the TTS fakes delivered (a gap means audio the agent dropped;',
+    '  the codec merges a few words even when healthy: the healthy run\'s shortfall, question by question, is added back).',
   ];
   const header = `${'contender'.padEnd(30)} ${'answ'.padStart(5)} ${'p50'.padStart(6)} ${'max'.padStart(6)} ${'+p50'.padStart(7)} ${'+max'.padStart(7)} ${'lost'.padStart(7)} ${'rep'.padStart(5)} ${'heard/del'.padStart(9)}  notes`;
   for (const fault of ['healthy', ...FAULT_IDS] as const) {

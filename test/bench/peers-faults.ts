@@ -105,11 +105,12 @@ export async function runPeersFaults(dir: string, progress: (line: string) => vo
         const hooks = run === 'healthy' ? {} : faultHooks(run, fakes);
         const r = await runConversation(ctx, { ...spec, id: `${spec.id}-${run}` }, audio, { questions: FAULT_QUESTIONS, hooks });
         const questions = r.questions.map((q, i): FaultQuestion => {
-          const before = healthy?.questions[i]?.responseDelayMs;
+          const before = healthy?.questions[i];
+          const deficit = before ? before.words.delivered - before.heard.bursts : 0;
           return {
             ...q,
-            ...(q.responseDelayMs !== undefined && before !== undefined ? { addedMs: q.responseDelayMs - before } : {}),
-            words: accountWords(PEER_REPLY, spokenIn(fakes!, q.window), q.heard.bursts),
+            ...(q.responseDelayMs !== undefined && before?.responseDelayMs !== undefined ? { addedMs: q.responseDelayMs - before.responseDelayMs } : {}),
+            words: accountWords(PEER_REPLY, spokenIn(fakes!, q.window), q.heard.bursts, run === 'healthy' ? Infinity : deficit),
           };
         });
         const result: FaultRun = {

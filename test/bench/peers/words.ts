@@ -3,8 +3,10 @@
 //   each websocket generation, with how many of its audio chunks went out before a cut; OpenAI speech, the secondary:
 //   each request, whole unless the client left). A word counts as delivered when all of its audio went out (the fake's
 //   audio puts each word at fixed character offsets, 55 ms a character).
-// - Heard: the caller counts runs of sound in what it received (the fake leaves a gap at every space). When it counted
-//   fewer runs than words delivered, the agent dropped audio it had been given: the delivered sequence is cut there.
+// - Heard: the caller counts runs of sound in what it received (the fake leaves a 55 ms gap at every space; WebRTC's
+//   codec smears a few of them, so even a healthy answer counts a run or two short: `burstDeficit`, measured on the
+//   same contender's healthy run of the same question, is added back). When it counted fewer runs than words
+//   delivered, the agent dropped audio it had been given: the delivered sequence is cut there.
 // - Against the scripted reply R: with H the heard sequence and L their longest common subsequence,
 //   lost = |R| − L (reply words never heard), repeated = |H| − L (words heard beyond one pass of the reply).
 import { MS_PER_CHARACTER, MIN_TTS_DURATION_MS } from '../../fakes/kit/audio.ts';
@@ -58,10 +60,11 @@ export function lcsLength(a: readonly string[], b: readonly string[]): number {
   return row[b.length]!;
 }
 
-export function accountWords(reply: string, spoken: readonly Spoken[], heardBursts: number): WordAccount {
+export function accountWords(reply: string, spoken: readonly Spoken[], heardBursts: number, burstDeficit = 0): WordAccount {
   const expected = words(reply);
   const delivered = [...spoken].sort((a, b) => a.atMs - b.atMs).flatMap((s) => deliveredWords(s.text, s.sentMs));
-  const heard = heardBursts < delivered.length ? delivered.slice(0, heardBursts) : delivered;
+  const played = heardBursts + Math.max(0, burstDeficit);
+  const heard = played < delivered.length ? delivered.slice(0, played) : delivered;
   const common = lcsLength(expected, heard);
   return { expected: expected.length, delivered: delivered.length, heardBursts, lost: expected.length - common, repeated: heard.length - common, heard };
 }

@@ -42,6 +42,8 @@ export const queuedFaultSchema = z.discriminatedUnion('kind', [
 
 /** A stream open now (a websocket's outbox) that can take a chunk fault counted from the moment it is armed. */
 export interface OpenStream {
+  /** True once the stream ended (its close event may come later). */
+  readonly finished: boolean;
   arm(fault: ChunkFault): void;
 }
 
@@ -67,7 +69,7 @@ export class FaultQueue {
    * the next connection instead. Returns how many open streams were armed.
    */
   injectOpen(route: string, fault: ChunkFault): number {
-    const open = [...(this.#open.get(route) ?? [])];
+    const open = [...(this.#open.get(route) ?? [])].filter((s) => !s.finished);
     for (const stream of open) stream.arm(fault);
     if (open.length === 0) this.push({ ...fault, route });
     return open.length;
