@@ -57,9 +57,14 @@ function spokenIn(fakes: Fakes, window: QuestionResult['window']): Spoken[] {
   const primary = elevenLabsOf(fakes)
     .syntheses.filter((s) => inWindow(s.atMs))
     .map((s) => ({ atMs: s.atMs, text: s.text, sentMs: s.sentChunks >= s.chunks ? Infinity : s.sentChunks * s.chunkMs }));
+  const chunkMs = fakes.openai.profile.chunkMs;
   const secondary = fakes.openai.requests
     .filter((r) => r.route === 'speech' && r.status === 200 && inWindow(r.receivedAtMs))
-    .map((r) => ({ atMs: r.receivedAtMs, text: String((JSON.parse(r.bodyText ?? '{}') as { input?: unknown }).input ?? ''), sentMs: Infinity }));
+    .map((r) => ({
+      atMs: r.receivedAtMs,
+      text: String((JSON.parse(r.bodyText ?? '{}') as { input?: unknown }).input ?? ''),
+      sentMs: !r.chunks || r.chunks.sent >= r.chunks.total ? Infinity : r.chunks.sent * chunkMs,
+    }));
   return [...primary, ...secondary];
 }
 

@@ -125,6 +125,7 @@ export function peersTable(report: PeersReport): string {
   const lines = [
     `Peers: response delay over WebRTC, ${report.questions} spoken questions each (after one warm-up), measured by the same caller`,
     `  fakes (${report.delays}'s delays): Deepgram every message +${report.profiles.deepgram.ttfbMs} ms; LLM first token ${report.profiles.openai.ttfbMs} ms then ${report.profiles.openai.tokensPerSecond}/s; TTS first audio ${report.profiles.elevenlabs.ttfbMs} ms (no jitter)`,
+    `  machine: ${report.machine.cores} cores, load average ${report.machine.loadAverage.map((l) => l.toFixed(2)).join(' / ')} (1 / 5 / 15 min) at the end; each row's load at its start in its notes`,
     `  installs: LiveKit Agents ${LIVEKIT_AGENTS_PINS['@livekit/agents']} (npm, ${install(report.installs.livekitAgents)}), ${PIPECAT_SPEC} (pip, ${install(report.installs.pipecat)})`,
     '',
     `${'contender'.padEnd(34)} ${'n'.padStart(2)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}  ${'ours/theirs p50'.padStart(15)} ${'p95'.padStart(5)}  notes`,

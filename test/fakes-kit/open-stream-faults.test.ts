@@ -47,7 +47,7 @@ describe('faults armed on open websockets', () => {
     expect(elevenlabs.faults.pending).toEqual([{ kind: 'destroyAfter', chunks: 3, route: TTS_MULTI_WS_ROUTE, times: 1 }]);
   });
 
-  it('the HTTP stream logs each synthesis too, cut where a destroyAfter fault cut it', async () => {
+  it('the HTTP stream logs each synthesis too (and its request its chunks), cut where a destroyAfter fault cut it', async () => {
     elevenlabs.faults.push({ kind: 'destroyAfter', chunks: 4, route: TTS_ROUTE });
     const res = await fetch(`${elevenlabs.url}/v1/text-to-speech/${VOICE}/stream?output_format=pcm_24000`, {
       method: 'POST',
@@ -56,6 +56,8 @@ describe('faults armed on open websockets', () => {
     });
     await res.arrayBuffer().catch(() => undefined); // the cut surfaces as a body error
     expect(elevenlabs.syntheses).toMatchObject([{ route: TTS_ROUTE, text: 'One two three four five.', sentChunks: 4 }]);
+    // Every streamed response records its chunks, sent and total, on the request log as well.
+    expect(elevenlabs.requests.at(-1)?.chunks).toEqual({ total: elevenlabs.syntheses[0]!.chunks, sent: 4 });
   });
 
   it('Deepgram: a connection armed with destroyAfter 0 mid-utterance is cut at its next Results', async () => {

@@ -38,6 +38,8 @@ export type RecordedRequest = {
   /** The response was sent completely. */
   finished: boolean;
   receivedAtMs: number;
+  /** Streamed responses: the body's chunks, and how many were written before it ended (or was cut). */
+  chunks?: { total: number; sent: number };
 };
 
 /** What a route handler gets. `fault` is the fault taken for this request (generic ones are already applied). */
