@@ -39,6 +39,11 @@ describe('word accounting', () => {
     expect(accountWords(REPLY, [], 0)).toMatchObject({ delivered: 0, lost: 11, repeated: 0 });
   });
 
+  it('sentences glued together without a space still count as their words', () => {
+    const spoken = [{ atMs: 1, text: 'Sure, I can help with that.Let me think about it.', sentMs: Infinity }];
+    expect(accountWords(REPLY, spoken, 10, 1)).toMatchObject({ delivered: 11, lost: 0, repeated: 0 });
+  });
+
   it('longest common subsequence', () => {
     expect(lcsLength(['a', 'b', 'c', 'd'], ['a', 'c', 'd', 'a'])).toBe(3);
     expect(lcsLength([], ['a'])).toBe(0);

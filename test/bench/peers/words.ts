@@ -28,8 +28,10 @@ export interface WordAccount {
   heard: string[];
 }
 
+/** Lower-case words without punctuation; a sentence glued to the next one ("that.Let", as Pipecat sends it) is two. */
 export function words(text: string): string[] {
   return text
+    .replace(/([.!?,;:])(?=[A-Za-z])/g, '$1 ')
     .toLowerCase()
     .split(/\s+/)
     .map((w) => w.replace(/[^a-z0-9']/g, ''))
