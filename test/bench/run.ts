@@ -49,6 +49,8 @@ async function cleanUp(): Promise<void> {
   killConsoles();
   await livekit?.disposeRtc();
   killAllPeerProcesses();
+  // The peers' caller is an rtc-node participant: its native runtime keeps the process alive until disposed.
+  if (runs('peers') || runs('peers-faults')) await (await import('@livekit/rtc-node')).dispose();
   await removeDir(dir);
 }
 
