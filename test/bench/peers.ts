@@ -8,11 +8,11 @@ import { dirname, join } from 'node:path';
 import { startFakes, type Fakes } from '../e2e/console-support.ts';
 import { startTestLiveKit, type LiveKitServer } from '../support/livekit-server.ts';
 import { liveKitAgents, ours, pipecat, type Context, type ContenderSpec } from './peers/contenders.ts';
-import { makeQuestionAudio, QUESTIONS, runConversation, type ConversationResult } from './peers/conversation.ts';
+import { emptyQuestion, makeQuestionAudio, QUESTIONS, runConversation, type ConversationResult } from './peers/conversation.ts';
 import { installLiveKitAgents, installPipecat, LIVEKIT_AGENTS_PINS, PIPECAT_SPEC, REPO_ROOT, type InstallResult } from './peers/install.ts';
-import { applyPeerProfiles, PEER_PROFILES } from './peers/profile.ts';
+import { applyPeerProfiles, DELAY_SETS, type DelaySet, type PeerProfiles } from './peers/profile.ts';
 
-export const PEERS_JSON = join(REPO_ROOT, '.tmp', 'bench-peers.json');
+export const peersJson = (delays: DelaySet) => join(REPO_ROOT, '.tmp', delays === 'issue10' ? 'bench-peers.json' : `bench-peers-${delays}.json`);
 
 export interface Percentiles {
   n: number;
@@ -40,7 +40,8 @@ export interface ContenderFigures extends ConversationResult {
 
 export interface PeersReport {
   machine: { cores: number; loadAverage: number[] };
-  profiles: typeof PEER_PROFILES;
+  delays: DelaySet;
+  profiles: PeerProfiles;
   versions: { livekitAgents: typeof LIVEKIT_AGENTS_PINS; pipecat: string };
   installs: { livekitAgents: InstallResult; pipecat: InstallResult };
   questions: number;
@@ -53,10 +54,11 @@ function figuresFor(r: ConversationResult, loadAverageAtStart: number): Contende
 }
 
 function skipped(spec: ContenderSpec, why: string): ContenderFigures {
-  return { id: spec.id, label: spec.label, warmUp: { question: '', talkedOverMs: 0 }, questions: [], startMs: 0, loadAverageAtStart: loadavg()[0]!, skipped: why };
+  return { id: spec.id, label: spec.label, warmUp: emptyQuestion(''), questions: [], startMs: 0, loadAverageAtStart: loadavg()[0]!, skipped: why };
 }
 
-export async function runPeers(dir: string, progress: (line: string) => void): Promise<PeersReport> {
+export async function runPeers(dir: string, progress: (line: string) => void, delays: DelaySet = 'issue10'): Promise<PeersReport> {
+  const profiles = DELAY_SETS[delays];
   const wanted = process.env['BENCH_PEERS']?.split(',');
   progress('peers: installing LiveKit Agents and Pipecat at bench time (reused when already there)');
   const [lkInstall, pcInstall] = await Promise.all([installLiveKitAgents(progress), installPipecat(progress)]);
@@ -74,7 +76,10 @@ export async function runPeers(dir: string, progress: (line: string) => void): P
         spec: liveKitAgents(ctx, mode),
         ...(lkInstall.ok ? {} : { unavailable: `npm install failed: ${lkInstall.error}` }),
       })),
-      { spec: pipecat(ctx, 'defaults'), ...(pcInstall.ok ? {} : { unavailable: `pip install failed: ${pcInstall.error}` }) },
+      ...(['defaults', 'fast'] as const).map((mode) => ({
+        spec: pipecat(ctx, mode),
+        ...(pcInstall.ok ? {} : { unavailable: `pip install failed: ${pcInstall.error}` }),
+      })),
       // Ours once more at the end: the machine is shared, and the two runs of ours show how much its load moved.
       { spec: { ...ours(ctx), id: 'ours-again', label: 'ours, again last' } },
     ];
@@ -84,7 +89,7 @@ export async function runPeers(dir: string, progress: (line: string) => void): P
         contenders.push(skipped(spec, unavailable));
         continue;
       }
-      applyPeerProfiles(fakes); // the same delays, queues and counters for everyone
+      applyPeerProfiles(fakes, profiles); // the same delays, queues and counters for everyone
       const load = loadavg()[0]!;
       progress(`peers: ${spec.label}, ${QUESTIONS.length} questions + 1 warm-up (~70 s; load average ${load.toFixed(2)})`);
       contenders.push(figuresFor(await runConversation(ctx, spec, audio), load));
@@ -100,14 +105,15 @@ export async function runPeers(dir: string, progress: (line: string) => void): P
   }
   const report: PeersReport = {
     machine: { cores: (await import('node:os')).cpus().length, loadAverage: loadavg() },
-    profiles: PEER_PROFILES,
+    delays,
+    profiles,
     versions: { livekitAgents: LIVEKIT_AGENTS_PINS, pipecat: PIPECAT_SPEC },
     installs: { livekitAgents: lkInstall, pipecat: pcInstall },
     questions: QUESTIONS.length,
     contenders,
   };
-  await mkdir(dirname(PEERS_JSON), { recursive: true });
-  await writeFile(PEERS_JSON, `${JSON.stringify(report, null, 2)}\n`);
+  await mkdir(dirname(peersJson(delays)), { recursive: true });
+  await writeFile(peersJson(delays), `${JSON.stringify(report, null, 2)}\n`);
   return report;
 }
 
@@ -118,7 +124,8 @@ export function peersTable(report: PeersReport): string {
   const install = (r: InstallResult) => (r.reused ? 'reused' : r.ok ? `${(r.ms / 1000).toFixed(0)} s` : 'FAILED');
   const lines = [
     `Peers: response delay over WebRTC, ${report.questions} spoken questions each (after one warm-up), measured by the same caller`,
-    `  fakes: Deepgram every message +${PEER_PROFILES.deepgram.ttfbMs} ms; LLM first token ${PEER_PROFILES.openai.ttfbMs} ms then ${PEER_PROFILES.openai.tokensPerSecond}/s; TTS first audio ${PEER_PROFILES.elevenlabs.ttfbMs} ms (no jitter)`,
+    `  fakes (${report.delays}'s delays): Deepgram every message +${report.profiles.deepgram.ttfbMs} ms; LLM first token ${report.profiles.openai.ttfbMs} ms then ${report.profiles.openai.tokensPerSecond}/s; TTS first audio ${report.profiles.elevenlabs.ttfbMs} ms (no jitter)`,
+    `  machine: ${report.machine.cores} cores, load average ${report.machine.loadAverage.map((l) => l.toFixed(2)).join(' / ')} (1 / 5 / 15 min) at the end; each row's load at its start in its notes`,
     `  installs: LiveKit Agents ${LIVEKIT_AGENTS_PINS['@livekit/agents']} (npm, ${install(report.installs.livekitAgents)}), ${PIPECAT_SPEC} (pip, ${install(report.installs.pipecat)})`,
     '',
     `${'contender'.padEnd(34)} ${'n'.padStart(2)} ${'p50'.padStart(6)} ${'p95'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}  ${'ours/theirs p50'.padStart(15)} ${'p95'.padStart(5)}  notes`,
@@ -143,6 +150,6 @@ export function peersTable(report: PeersReport): string {
       `${c.label.padEnd(34)} ${String(d?.n ?? 0).padStart(2)} ${ms(d?.p50Ms).padStart(6)} ${ms(d?.p95Ms).padStart(6)} ${ms(d?.minMs).padStart(6)} ${ms(d?.maxMs).padStart(6)}  ${x(c.ratio?.p50).padStart(15)} ${x(c.ratio?.p95).padStart(5)}  ${notes.join('; ')}`,
     );
   }
-  lines.push(`  JSON: ${PEERS_JSON}`);
+  lines.push(`  JSON: ${peersJson(report.delays)}`);
   return lines.join('\n');
 }

@@ -85,6 +85,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
           if (applied.kind === 'destroyAfter') record.serverDestroyed = true;
         },
       });
+      const untrack = ctx.faults.track(LISTEN_ROUTE, outbox);
       const session = new ListenSession({
         options: listenOptions,
         outbox,
@@ -101,6 +102,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         record.bodyBytes = session.audioBytes;
       });
       ws.on('close', () => {
+        untrack();
         session.dispose();
         if (outbox.endedByServer) record.finished = !record.serverDestroyed;
         else record.clientAborted = true;

@@ -31,7 +31,13 @@ export type FakeElevenLabsOptions = {
   inactivityTimeoutMs?: number;
 };
 
-export type FakeElevenLabs = FakeServer;
+/**
+ * One piece of text the fake was asked to speak, in order: what a benchmark compares with what the caller heard.
+ * `sentChunks` grows as its audio goes out; fewer than `chunks` means the stream was cut (or the client left) first.
+ */
+export type Synthesis = { atMs: number; route: string; contextId?: string; text: string; chunks: number; sentChunks: number; chunkMs: number };
+
+export type FakeElevenLabs = FakeServer & { syntheses: Synthesis[] };
 
 export const TTS_ROUTE = 'tts';
 export const TTS_WS_ROUTE = 'tts-ws';
@@ -47,7 +53,7 @@ function toText(data: RawData): string {
   return Buffer.from(data as Buffer).toString('utf8');
 }
 
-async function streamSpeech(ctx: RequestContext): Promise<void> {
+async function streamSpeech(ctx: RequestContext, syntheses: Synthesis[]): Promise<void> {
   const format = parseOutputFormat(ctx.url.searchParams);
   if (!format.ok) {
     if (format.status === 422) return sendJson(ctx.res, 422, validationBody([format.issue]));
@@ -57,13 +63,17 @@ async function streamSpeech(ctx: RequestContext): Promise<void> {
   if (!parsed.ok) return sendJson(ctx.res, 422, validationBody(parsed.issues));
   const { text } = parsed.request;
   const audio = pcmToBuffer(pcmFromText(text, format.sampleRate));
+  const chunks = chunkPcmBytes(audio, format.sampleRate, ctx.profile.chunkMs);
+  const synthesis: Synthesis = { atMs: Date.now(), route: TTS_ROUTE, text, chunks: chunks.length, sentChunks: 0, chunkMs: ctx.profile.chunkMs };
+  syntheses.push(synthesis);
   await streamResponse(ctx, {
     headers: {
       'content-type': 'audio/pcm',
       'request-id': randomUUID(),
       'character-cost': String(text.length),
     },
-    chunks: chunkPcmBytes(audio, format.sampleRate, ctx.profile.chunkMs),
+    chunks,
+    onChunkSent: () => (synthesis.sentChunks += 1),
     firstChunkDelayMs: ttfbFor(ctx.profile, ctx.requestIndex),
     intervalMs: audioChunkIntervalMs(ctx.profile),
   });
@@ -81,6 +91,7 @@ function elevenLabsModels() {
 
 export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): Promise<FakeElevenLabs> {
   const wss = new WebSocketServer({ noServer: true });
+  const syntheses: Synthesis[] = [];
 
   /** Both WebSockets: the same handshake checks, outbox and request log; `multi` picks the session. */
   function acceptStreamInput(ctx: UpgradeContext, multi: boolean): void {
@@ -115,7 +126,14 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
           if (applied.kind === 'destroyAfter') record.serverDestroyed = true;
         },
       });
+      const route = multi ? TTS_MULTI_WS_ROUTE : TTS_WS_ROUTE;
+      const untrack = ctx.faults.track(route, outbox);
       const settings = {
+        onGeneration: (contextId: string, text: string, chunks: number) => {
+          const synthesis: Synthesis = { atMs: Date.now(), route, contextId, text, chunks, sentChunks: 0, chunkMs: profile.chunkMs };
+          syntheses.push(synthesis);
+          return () => void (synthesis.sentChunks += 1);
+        },
         outbox,
         sampleRate: format.sampleRate,
         chunkMs: profile.chunkMs,
@@ -134,6 +152,7 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
         session.handleText(text);
       });
       ws.on('close', () => {
+        untrack();
         session.dispose();
         if (outbox.endedByServer) record.finished = !record.serverDestroyed;
         else record.clientAborted = true;
@@ -141,10 +160,10 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     });
   }
 
-  return startFakeHttpServer({
+  const fake = await startFakeHttpServer({
     name: 'elevenlabs',
     port: options.port,
-    routes: [{ name: TTS_ROUTE, method: 'POST', path: SPEECH_PATH, handle: streamSpeech }, modelsRoute('/v1/models', elevenLabsModels)],
+    routes: [{ name: TTS_ROUTE, method: 'POST', path: SPEECH_PATH, handle: (ctx) => streamSpeech(ctx, syntheses) }, modelsRoute('/v1/models', elevenLabsModels)],
     upgrades: [
       { name: TTS_WS_ROUTE, path: STREAM_INPUT_PATH, handle: (ctx) => acceptStreamInput(ctx, false) },
       { name: TTS_MULTI_WS_ROUTE, path: MULTI_STREAM_INPUT_PATH, handle: (ctx) => acceptStreamInput(ctx, true) },
@@ -155,6 +174,8 @@ export async function startFakeElevenLabs(options: FakeElevenLabsOptions = {}): 
     errorStatus: ({ res }, status, retryAfterS) =>
       sendJson(res, status, statusBody(status), retryAfterS === undefined ? {} : { 'retry-after': String(retryAfterS) }),
     profile: options.profile,
+    onReset: () => void (syntheses.length = 0),
     onClose: () => new Promise<void>((resolve) => wss.close(() => resolve())),
   });
+  return Object.assign(fake, { syntheses });
 }

@@ -2,7 +2,7 @@
 // connection, shared by the websocket fakes (Deepgram listen, ElevenLabs stream-input).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
-import { chunkFaultDue, type Fault } from './kit/faults.ts';
+import { chunkFaultDue, type ChunkFault, type Fault, type OpenStream } from './kit/faults.ts';
 
 export type OutboxOptions<M> = {
   socket: WebSocket;
@@ -23,10 +23,13 @@ export type SendOptions = {
   gapMs?: number;
   /** This message's own processing latency (instead of the outbox's latencyMs). */
   latencyMs?: number;
+  /** Told once the message went out (not when a fault or the end dropped it). */
+  onSent?: () => void;
 };
 
-export class WsOutbox<M> {
+export class WsOutbox<M> implements OpenStream {
   readonly #options: OutboxOptions<M>;
+  #fault: Fault | undefined;
   readonly #openedAt = Date.now();
   readonly #abort = new AbortController();
   #tail: Promise<void> = Promise.resolve();
@@ -40,6 +43,7 @@ export class WsOutbox<M> {
 
   constructor(options: OutboxOptions<M>) {
     this.#options = options;
+    this.#fault = options.fault;
     options.socket.once('close', () => this.#finish(false));
   }
 
@@ -62,6 +66,12 @@ export class WsOutbox<M> {
     return this.#queued;
   }
 
+  /** A chunk fault from now on (FaultQueue.injectOpen): its chunks count from the chunks already sent. */
+  arm(fault: ChunkFault): void {
+    this.#fault = { ...fault, chunks: this.#chunksSent + fault.chunks };
+    this.#stalled = false;
+  }
+
   send(message: M, options: SendOptions = {}): void {
     const queuedAt = Date.now();
     this.#enqueue(async () => {
@@ -72,6 +82,7 @@ export class WsOutbox<M> {
       this.#options.socket.send(JSON.stringify(message));
       this.#lastSentAt = Date.now();
       if (isChunk) this.#chunksSent += 1;
+      options.onSent?.();
     });
   }
 
@@ -110,7 +121,7 @@ export class WsOutbox<M> {
   }
 
   async #waitTurn(readyAt: number, gapMs: number): Promise<void> {
-    const fault = this.#options.fault;
+    const fault = this.#fault;
     let dueAt = readyAt;
     if (this.#sentAny) dueAt = Math.max(dueAt, this.#lastSentAt + gapMs);
     else if (fault?.kind === 'delayFirstChunk') dueAt = Math.max(dueAt, this.#openedAt + fault.ms);
@@ -121,7 +132,7 @@ export class WsOutbox<M> {
 
   /** Applies the connection's chunk fault if it is due now; true when the stream is over because of it. */
   async #applyChunkFault(isEnd: boolean): Promise<boolean> {
-    const fault = chunkFaultDue(this.#options.fault, this.#chunksSent, isEnd);
+    const fault = chunkFaultDue(this.#fault, this.#chunksSent, isEnd);
     if (!fault) return false;
     const { socket, onFault } = this.#options;
     switch (fault.kind) {

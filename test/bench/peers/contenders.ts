@@ -4,7 +4,6 @@
 // - LiveKit Agents: its worker registers with the server (`agent.mjs start`) and LiveKit dispatches it into the room;
 // - Pipecat: a Python process that joins the room with its LiveKit transport and an agent token minted here.
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { mintAgentToken } from '../../../worker/transport/livekit-token.ts';
 import type { Fakes } from '../../e2e/console-support.ts';
@@ -12,8 +11,9 @@ import { closedPort } from '../../fakes/kit/server.ts';
 import type { LiveKitServer } from '../../support/livekit-server.ts';
 import { LIVEKIT_AGENTS_DIR, pipecatPython, REPO_ROOT } from './install.ts';
 import { startProcess, type PeerProcess } from './processes.ts';
+import { startStubFunctions } from './stub-functions.ts';
 
-export const SYSTEM_PROMPT = 'You are a friendly, concise voice assistant. Answer in one to three short spoken sentences.';
+export { SYSTEM_PROMPT } from './prompt.ts';
 const START_TIMEOUT_MS = 90_000;
 
 /** A contender running for one room; `ready` resolves once it can take the caller (before or after the caller joins). */
@@ -33,30 +33,17 @@ export interface Context {
   livekit: LiveKitServer;
   fakes: Fakes;
   progress: (line: string) => void;
+  /** The fault runs: every contender gets a secondary provider per modality, behind its own framework's failover. */
+  failover?: boolean;
 }
 
 const baseEnv = () => ({ PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LANG: 'C.UTF-8' });
 
-/** The functions' worker API as far as a worker needs it, answering at once: the session, and 200 to every report. */
-async function startStubFunctions(room: string, sessionId: string): Promise<{ url: string; close(): Promise<void> }> {
-  const session = {
-    sessionId,
-    room,
-    providers: { stt: ['deepgram'], llm: ['openai'], tts: ['elevenlabs'] },
-    systemPrompt: SYSTEM_PROMPT,
-    greeting: '',
-    history: [],
-  };
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(req.method === 'GET' && req.url === '/v1/worker/session' ? JSON.stringify(session) : '{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+/** Ours' chains: the primaries alone, or (fault runs) each with the same secondary the peers get. */
+function providerOrder(failover: boolean) {
+  return failover
+    ? { stt: ['deepgram', 'openai'], llm: ['openai', 'groq'], tts: ['elevenlabs', 'openai'] }
+    : { stt: ['deepgram'], llm: ['openai'], tts: ['elevenlabs'] };
 }
 
 export function ours(ctx: Context): ContenderSpec {
@@ -65,7 +52,8 @@ export function ours(ctx: Context): ContenderSpec {
     label: 'ours (worker/main.ts)',
     async start(room) {
       const sessionId = randomUUID();
-      const functions = await startStubFunctions(room, sessionId);
+      const order = providerOrder(ctx.failover === true);
+      const functions = await startStubFunctions(ctx.livekit, room, sessionId, order);
       const proc = startProcess('ours', process.execPath, ['worker/main.ts'], {
         cwd: REPO_ROOT,
         env: {
@@ -74,13 +62,10 @@ export function ours(ctx: Context): ContenderSpec {
           ROOM: room,
           SESSION_ID: sessionId,
           FUNCTIONS_URL: functions.url,
-          WORKER_TOKEN: 'bench-worker-token-0123456789',
-          LIVEKIT_URL: ctx.livekit.url,
-          LIVEKIT_API_KEY: ctx.livekit.apiKey,
-          LIVEKIT_API_SECRET: ctx.livekit.apiSecret,
-          STT_PROVIDERS: 'deepgram',
-          LLM_PROVIDERS: 'openai',
-          TTS_PROVIDERS: 'elevenlabs',
+          WORKER_BOOTSTRAP_TOKEN: functions.bootstrapToken,
+          STT_PROVIDERS: order.stt.join(','),
+          LLM_PROVIDERS: order.llm.join(','),
+          TTS_PROVIDERS: order.tts.join(','),
           GREETING: '',
           HEALTH_PORT: '0',
           LOG_LEVEL: 'info',
@@ -114,6 +99,7 @@ export function liveKitAgents(ctx: Context, mode: LiveKitMode): ContenderSpec {
           LIVEKIT_API_KEY: ctx.livekit.apiKey,
           LIVEKIT_API_SECRET: ctx.livekit.apiSecret,
           BENCH_PEER_MODE: mode,
+          BENCH_FAILOVER: ctx.failover ? '1' : '0',
           BENCH_AGENT_HTTP_PORT: String(await closedPort()),
           NODE_ENV: 'production',
         },
@@ -141,6 +127,7 @@ export function pipecat(ctx: Context, mode: 'defaults' | 'fast'): ContenderSpec 
           BENCH_ROOM: room,
           BENCH_TOKEN: token,
           BENCH_PEER_MODE: mode,
+          BENCH_FAILOVER: ctx.failover ? '1' : '0',
           PYTHONUNBUFFERED: '1',
         },
       });

@@ -37,6 +37,22 @@ export interface QuestionResult {
   responseDelayMs?: number;
   /** Loud agent audio while the question was still being spoken (an early or spurious answer). */
   talkedOverMs: number;
+  /** Wall clock (Date.now(), the fakes' clock) when the question began and when its answer was over. */
+  window: { fromEpochMs: number; toEpochMs: number };
+  /** What the caller received after the question ended: loud audio, and its runs of sound (one per spoken word). */
+  heard: { loudMs: number; bursts: number };
+}
+
+/** Fault injection around the questions (not the warm-up): once before them, and in the middle of each one. */
+export interface QuestionHooks {
+  beforeQuestions?(): void;
+  beforeQuestion?(index: number): void;
+  midQuestion?(index: number): void;
+}
+
+export interface ConversationOptions {
+  questions?: readonly string[];
+  hooks?: QuestionHooks;
 }
 
 export interface ConversationResult {
@@ -63,21 +79,61 @@ export async function makeQuestionAudio(dir: string): Promise<Map<string, Int16A
   return audio;
 }
 
-async function ask(caller: Caller, question: string, pcm: Int16Array): Promise<QuestionResult> {
+/** A quiet stretch this long between loud frames separates two words (the TTS fake leaves 55 ms at every space). */
+const WORD_GAP_MS = 30;
+
+/** Runs of loud frames after `fromMs`, split by quiet stretches of WORD_GAP_MS or more. */
+export function loudBursts(frames: readonly { atMs: number; durationMs: number; loud: boolean }[], fromMs: number): number {
+  let bursts = 0;
+  let quietMs = Infinity;
+  for (const f of frames) {
+    if (f.atMs < fromMs) continue;
+    if (!f.loud) {
+      quietMs += f.durationMs;
+      continue;
+    }
+    if (quietMs >= WORD_GAP_MS) bursts += 1;
+    quietMs = 0;
+  }
+  return bursts;
+}
+
+export function emptyQuestion(question: string): QuestionResult {
+  return { question, talkedOverMs: 0, window: { fromEpochMs: 0, toEpochMs: 0 }, heard: { loudMs: 0, bursts: 0 } };
+}
+
+async function ask(caller: Caller, question: string, pcm: Int16Array, midQuestion?: () => void): Promise<QuestionResult> {
+  const fromEpochMs = Date.now();
   const startedAt = performance.now();
+  const timer = midQuestion ? setTimeout(midQuestion, pcm.length / MIC_RATE * 1000 / 2) : undefined;
   const endedAt = await caller.say(pcm);
+  clearTimeout(timer);
   const talkedOverMs = caller.loudMsSince(startedAt) - caller.loudMsSince(endedAt);
+  const result = (responseDelayMs?: number): QuestionResult => ({
+    question,
+    ...(responseDelayMs === undefined ? {} : { responseDelayMs }),
+    talkedOverMs,
+    window: { fromEpochMs, toEpochMs: Date.now() },
+    heard: { loudMs: caller.loudMsSince(endedAt), bursts: loudBursts(caller.agentFrames, endedAt) },
+  });
   try {
     await waitFor('an answer', () => caller.loudMsSince(endedAt) >= ANSWER_LOUD_MS, ANSWER_TIMEOUT_MS);
   } catch {
-    return { question, talkedOverMs };
+    return result();
   }
   const first = caller.firstLoudAfter(endedAt)!;
   await waitFor('the answer to end', () => performance.now() - (caller.lastLoudAt() ?? 0) > QUIET_MS, ANSWER_END_TIMEOUT_MS).catch(() => undefined);
-  return { question, responseDelayMs: first - endedAt, talkedOverMs };
+  return result(first - endedAt);
 }
 
-export async function runConversation(ctx: Context, spec: ContenderSpec, audio: Map<string, Int16Array>): Promise<ConversationResult> {
+export async function runConversation(
+  ctx: Context,
+  spec: ContenderSpec,
+  audio: Map<string, Int16Array>,
+  options: ConversationOptions = {},
+): Promise<ConversationResult> {
+  const questions = options.questions ?? QUESTIONS;
+  const hooks = options.hooks ?? {};
   const room = `peers-${spec.id}-${randomUUID().slice(0, 8)}`;
   const startedAt = performance.now();
   const contender = await spec.start(room);
@@ -85,17 +141,20 @@ export async function runConversation(ctx: Context, spec: ContenderSpec, audio: 
   // LiveKit Agents streams its session events on this topic for its playground; read and drop them (rtc-node would
   // otherwise log every unhandled stream).
   caller.room.registerByteStreamHandler('lk.agent.session', (reader) => void reader.readAll().catch(() => undefined));
-  const result: ConversationResult = { id: spec.id, label: spec.label, warmUp: { question: WARM_UP, talkedOverMs: 0 }, questions: [], startMs: 0 };
+  const result: ConversationResult = { id: spec.id, label: spec.label, warmUp: emptyQuestion(WARM_UP), questions: [], startMs: 0 };
   try {
     await caller.join(ctx.livekit.url, await callerToken(ctx.livekit.apiKey, ctx.livekit.apiSecret, room, `caller-${spec.id}`));
     await waitFor('the agent\'s audio track and its subscription to the caller', () => caller.agentTrackSid !== undefined && caller.heardByAgent, 90_000);
     result.startMs = performance.now() - startedAt;
     await sleep(1_500); // lets a contender finish setting up its pipeline after publishing
     result.warmUp = await ask(caller, WARM_UP, audio.get(WARM_UP)!);
-    for (const [i, question] of QUESTIONS.entries()) {
+    hooks.beforeQuestions?.();
+    for (const [i, question] of questions.entries()) {
       await sleep(600);
-      const r = await ask(caller, question, audio.get(question)!);
-      ctx.progress(`  ${spec.id} ${i + 1}/${QUESTIONS.length}: ${r.responseDelayMs === undefined ? 'no answer' : `${Math.round(r.responseDelayMs)} ms`}`);
+      hooks.beforeQuestion?.(i);
+      const mid = hooks.midQuestion;
+      const r = await ask(caller, question, audio.get(question)!, mid ? () => mid(i) : undefined);
+      ctx.progress(`  ${spec.id} ${i + 1}/${questions.length}: ${r.responseDelayMs === undefined ? 'no answer' : `${Math.round(r.responseDelayMs)} ms`}`);
       result.questions.push(r);
     }
   } catch (error) {

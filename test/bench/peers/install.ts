@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { withInstallLock } from './install-lock.ts';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -42,7 +43,13 @@ async function marker(dir: string): Promise<string | undefined> {
   return readFile(join(dir, '.bench-installed'), 'utf8').catch(() => undefined);
 }
 
-export async function installLiveKitAgents(progress: (line: string) => void): Promise<InstallResult> {
+// Two bench processes may install at once (.bench is shared between worktrees): each install runs under a lock on its
+// folder, and the second one then finds the marker the first one wrote.
+export function installLiveKitAgents(progress: (line: string) => void): Promise<InstallResult> {
+  return withInstallLock(`${LIVEKIT_AGENTS_DIR}.lock`, progress, () => installLiveKitAgentsLocked(progress));
+}
+
+async function installLiveKitAgentsLocked(progress: (line: string) => void): Promise<InstallResult> {
   const pins = JSON.stringify(LIVEKIT_AGENTS_PINS);
   // ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's postinstall would look for GPU builds; its CPU binary ships in the tarball.
   const command = `ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix ${LIVEKIT_AGENTS_DIR} --no-audit --no-fund`;
@@ -75,7 +82,11 @@ export function pipecatPython(): string {
   return join(PIPECAT_VENV, 'bin', 'python');
 }
 
-export async function installPipecat(progress: (line: string) => void): Promise<InstallResult> {
+export function installPipecat(progress: (line: string) => void): Promise<InstallResult> {
+  return withInstallLock(`${PIPECAT_VENV}.lock`, progress, () => installPipecatLocked(progress));
+}
+
+async function installPipecatLocked(progress: (line: string) => void): Promise<InstallResult> {
   const command = `${PIPECAT_PYTHON} -m venv ${PIPECAT_VENV} && ${PIPECAT_VENV}/bin/pip install '${PIPECAT_SPEC}'`;
   if ((await marker(PIPECAT_VENV)) === PIPECAT_SPEC) return { ok: true, ms: 0, reused: true, command };
   if (!existsSync(PIPECAT_PYTHON)) return { ok: false, ms: 0, reused: false, command, error: `no Python at ${PIPECAT_PYTHON} (set PIPECAT_PYTHON)` };

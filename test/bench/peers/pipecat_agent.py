@@ -5,12 +5,23 @@
 #
 # BENCH_PEER_MODE=defaults: Pipecat as shipped: Silero VAD with its default parameters, the default user-turn
 # strategies (VAD start; Smart Turn v3, the model in the pipecat-ai wheel, for the stop), the services' defaults.
+# BENCH_PEER_MODE=fast: the lowest latency its documented options allow: no turn analyzer (the stop is
+# SpeechTimeoutUserTurnStopStrategy with user_speech_timeout 0: the turn ends on the VAD's stop and a finalized
+# transcript), Silero's stop_secs 0.1 (BENCH_PIPECAT_STOP_SECS; Pipecat sets no floor, its default is 0.2). Deepgram
+# stays as shipped: Pipecat sends Finalize on the VAD's stop and its endpointing is Deepgram's default, 10 ms.
+# BENCH_FAILOVER=1 (the fault runs): each service behind Pipecat's ServiceSwitcher with ServiceSwitcherStrategyFailover
+# (LLMSwitcher for the LLM), secondaries on other fakes: Groq through the OpenAI service's base_url, OpenAI speech,
+# OpenAI whisper-1. Pipecat fails over only on an error its classifier calls permanent (or a websocket that gave up
+# reconnecting); whatever it does with the rest is what the bench measures.
 import asyncio
 import json
 import os
 import signal
 
 from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.pipeline.llm_switcher import LLMSwitcher
+from pipecat.pipeline.service_switcher import ServiceSwitcher, ServiceSwitcherStrategyFailover
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.runner import PipelineRunner
 from pipecat.pipeline.task import PipelineParams, PipelineTask
@@ -22,7 +33,11 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from pipecat.services.deepgram.stt import DeepgramSTTService
 from pipecat.services.elevenlabs.tts import ElevenLabsTTSService
 from pipecat.services.openai.llm import OpenAILLMService
+from pipecat.services.openai.stt import OpenAISTTService
+from pipecat.services.openai.tts import OpenAITTSService
 from pipecat.transports.livekit.transport import LiveKitParams, LiveKitTransport
+from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 SYSTEM_PROMPT = "You are a friendly, concise voice assistant. Answer in one to three short spoken sentences."
 
@@ -41,6 +56,9 @@ async def main() -> None:
         room_name=env("BENCH_ROOM"),
         params=LiveKitParams(audio_in_enabled=True, audio_out_enabled=True),
     )
+    mode = os.environ.get("BENCH_PEER_MODE", "defaults")
+    if mode not in ("defaults", "fast"):
+        raise SystemExit(f"bench agent: unknown BENCH_PEER_MODE {mode}")
     stt = DeepgramSTTService(api_key=env("DEEPGRAM_API_KEY"), base_url=env("DEEPGRAM_BASE_URL"))
     llm = OpenAILLMService(api_key=env("OPENAI_API_KEY"), base_url=env("OPENAI_BASE_URL"))
     tts = ElevenLabsTTSService(
@@ -48,10 +66,29 @@ async def main() -> None:
         voice_id="21m00Tcm4TlvDq8ikWAM",
         url=env("ELEVENLABS_BASE_URL").replace("http", "ws", 1),
     )
+    if os.environ.get("BENCH_FAILOVER") == "1":
+        stt = ServiceSwitcher(
+            services=[stt, OpenAISTTService(api_key=env("OPENAI_API_KEY"), base_url=env("OPENAI_BASE_URL"), model="whisper-1")],
+            strategy_type=ServiceSwitcherStrategyFailover,
+        )
+        llm = LLMSwitcher(
+            llms=[llm, OpenAILLMService(api_key=env("GROQ_API_KEY"), base_url=env("GROQ_BASE_URL") + "/openai/v1")],
+            strategy_type=ServiceSwitcherStrategyFailover,
+        )
+        tts = ServiceSwitcher(
+            services=[tts, OpenAITTSService(api_key=env("OPENAI_API_KEY"), base_url=env("OPENAI_BASE_URL"))],
+            strategy_type=ServiceSwitcherStrategyFailover,
+        )
+    if mode == "fast":
+        vad = SileroVADAnalyzer(params=VADParams(stop_secs=float(os.environ.get("BENCH_PIPECAT_STOP_SECS", "0.1"))))
+        user_params = LLMUserAggregatorParams(
+            vad_analyzer=vad,
+            user_turn_strategies=UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.0)]),
+        )
+    else:
+        user_params = LLMUserAggregatorParams(vad_analyzer=SileroVADAnalyzer())
     context = LLMContext([{"role": "system", "content": SYSTEM_PROMPT}])
-    aggregators = LLMContextAggregatorPair(
-        context, user_params=LLMUserAggregatorParams(vad_analyzer=SileroVADAnalyzer())
-    )
+    aggregators = LLMContextAggregatorPair(context, user_params=user_params)
     pipeline = Pipeline(
         [transport.input(), stt, aggregators.user(), llm, tts, transport.output(), aggregators.assistant()]
     )

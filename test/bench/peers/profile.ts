@@ -21,6 +21,21 @@ export const PEER_PROFILES = {
   elevenlabs: { ttfbMs: 260, ttfbJitterMs: 0, tokensPerSecond: 1000, audioRealtimeFactor: 2, chunkMs: 20 },
 } satisfies Record<string, LatencyProfile>;
 
+export type PeerProfiles = typeof PEER_PROFILES;
+
+/**
+ * Issue 11's fixed delays (STT final 150 ms, LLM first token 250 ms, TTS first byte 120 ms; its endpointing 300 ms is
+ * the Deepgram endpointing ours sends by default, and each peer keeps its own choice, as with issue 10's set).
+ */
+export const ISSUE11_PROFILES: PeerProfiles = {
+  deepgram: { ...PEER_PROFILES.deepgram, ttfbMs: 150 },
+  openai: { ...PEER_PROFILES.openai, ttfbMs: 250 },
+  elevenlabs: { ...PEER_PROFILES.elevenlabs, ttfbMs: 120 },
+};
+
+export const DELAY_SETS = { issue10: PEER_PROFILES, issue11: ISSUE11_PROFILES } as const;
+export type DelaySet = keyof typeof DELAY_SETS;
+
 /**
  * Every LLM request gets this same answer, however many requests a contender makes per question (preemptive
  * generations, a question split into several transcripts): the fake's default answer repeats the transcript, and a
@@ -29,10 +44,17 @@ export const PEER_PROFILES = {
 export const PEER_REPLY = 'Sure, I can help with that. Let me think about it.';
 const REPLIES_QUEUED = 500;
 
-export function applyPeerProfiles(fakes: Fakes): void {
+/**
+ * The same delays, queues and counters for everyone. The secondaries of the fault runs: Groq answers like the primary
+ * LLM; OpenAI's speech and transcription share the OpenAI fake, and so its profile (the LLM's).
+ */
+export function applyPeerProfiles(fakes: Fakes, profiles: PeerProfiles = PEER_PROFILES): void {
   fakes.reset();
-  fakes.openai.script.pushReplies(...Array.from({ length: REPLIES_QUEUED }, () => PEER_REPLY));
-  fakes.deepgram.setProfile(PEER_PROFILES.deepgram);
-  fakes.openai.setProfile(PEER_PROFILES.openai);
-  fakes.elevenlabs.setProfile(PEER_PROFILES.elevenlabs);
+  const replies = Array.from({ length: REPLIES_QUEUED }, () => PEER_REPLY);
+  fakes.openai.script.pushReplies(...replies);
+  fakes.groq.script.pushReplies(...replies);
+  fakes.deepgram.setProfile(profiles.deepgram);
+  fakes.openai.setProfile(profiles.openai);
+  fakes.groq.setProfile(profiles.openai);
+  fakes.elevenlabs.setProfile(profiles.elevenlabs);
 }

@@ -28,6 +28,8 @@ export type MultiStreamConfig = {
   inactivityTimeoutMs: number;
   autoMode: boolean;
   checkFirstMessageKey: ((key: string | undefined) => boolean) | undefined;
+  /** Told of every generation (its text and audio chunks); the function it returns is called per chunk sent. */
+  onGeneration?: (contextId: string, text: string, chunks: number) => () => void;
 };
 
 export const MAX_CONTEXTS = 5;
@@ -111,8 +113,11 @@ export class MultiStreamInputSession {
 
   #generate(contextId: string, text: string): void {
     const { outbox, sampleRate, chunkMs, firstAudioDelayMs, audioIntervalMs } = this.#config;
-    generationMessages(text, sampleRate, chunkMs).forEach((message, i) => {
-      outbox.send({ ...message, contextId }, i === 0 ? { latencyMs: firstAudioDelayMs } : { gapMs: audioIntervalMs });
+    const messages = generationMessages(text, sampleRate, chunkMs);
+    const onSent = messages.length > 0 ? this.#config.onGeneration?.(contextId, text, messages.length) : undefined;
+    messages.forEach((message, i) => {
+      const pace = i === 0 ? { latencyMs: firstAudioDelayMs } : { gapMs: audioIntervalMs };
+      outbox.send({ ...message, contextId }, onSent ? { ...pace, onSent } : pace);
     });
   }
 

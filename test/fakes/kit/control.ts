@@ -7,7 +7,7 @@ import { profileInputSchema } from './profile.ts';
 import type { FakeServer } from './server.ts';
 import { sendJson } from './stream.ts';
 
-const faultsBody = z.object({ faults: z.array(queuedFaultSchema) });
+const faultsBody = z.object({ faults: z.array(queuedFaultSchema), intoOpen: z.boolean().optional() });
 const scriptBody = z.object({ replies: z.array(z.string()).optional(), transcripts: z.array(z.string()).optional() });
 
 function parseJson(body: Buffer): unknown {
@@ -22,7 +22,8 @@ function parseJson(body: Buffer): unknown {
 /**
  * GET  /__fake            -> { name, profile, pendingFaults, replies, transcripts, requestCount }
  * GET  /__fake/requests   -> { requests: RecordedRequest[] }
- * POST /__fake/faults     { faults: QueuedFault[] }              appends to the fault queue
+ * POST /__fake/faults     { faults: QueuedFault[], intoOpen? }   appends to the fault queue; intoOpen: arms chunk faults
+ *                          on the route's open websockets now (FaultQueue.injectOpen) -> { armed }
  * POST /__fake/script     { replies?: string[], transcripts?: string[] }  appends to the script queues
  * POST /__fake/profile    "realistic" | { preset?, ttfbMs?, tokensPerSecond?, audioRealtimeFactor?, chunkMs? }
  * POST /__fake/reset      clears faults, script and requests, restores the starting profile
@@ -49,6 +50,14 @@ export function handleControl(fake: FakeServer, req: IncomingMessage, res: Serve
     case 'POST /__fake/faults': {
       const parsed = faultsBody.safeParse(json);
       if (!parsed.success) return invalid(parsed.error);
+      if (parsed.data.intoOpen) {
+        let armed = 0;
+        for (const { route, times: _times, ...fault } of parsed.data.faults) {
+          if (!route || !('chunks' in fault)) return invalid('intoOpen takes chunk faults (stallAfter, destroyAfter, truncateAfter, midStreamError) with a route');
+          armed += fake.faults.injectOpen(route, fault);
+        }
+        return sendJson(res, 200, { armed, pendingFaults: fake.faults.pending });
+      }
       fake.faults.push(...parsed.data.faults);
       return sendJson(res, 200, { pendingFaults: fake.faults.pending });
     }

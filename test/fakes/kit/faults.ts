@@ -40,9 +40,40 @@ export const queuedFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('silence'), ...queuedExtras }),
 ]);
 
-/** FIFO of faults. `take(route)` removes (or decrements) the first fault whose route matches and returns it. */
+/** A stream open now (a websocket's outbox) that can take a chunk fault counted from the moment it is armed. */
+export interface OpenStream {
+  /** True once the stream ended (its close event may come later). */
+  readonly finished: boolean;
+  arm(fault: ChunkFault): void;
+}
+
+/**
+ * FIFO of faults. `take(route)` removes (or decrements) the first fault whose route matches and returns it.
+ * Websockets live across many turns, so a fault taken at connection time cannot hit "the next answer": `injectOpen`
+ * arms a chunk fault on the connections open now instead (a vendor dropping a socket mid-stream).
+ */
 export class FaultQueue {
   #queue: Array<QueuedFault & { remaining: number }> = [];
+  readonly #open = new Map<string, Set<OpenStream>>();
+
+  /** Registers an open stream on `route`; call the returned function when it closes. */
+  track(route: string, stream: OpenStream): () => void {
+    const set = this.#open.get(route) ?? new Set<OpenStream>();
+    this.#open.set(route, set);
+    set.add(stream);
+    return () => set.delete(stream);
+  }
+
+  /**
+   * Arms `fault` on every stream open on `route` now, its `chunks` counted from now; with none open it is queued for
+   * the next connection instead. Returns how many open streams were armed.
+   */
+  injectOpen(route: string, fault: ChunkFault): number {
+    const open = [...(this.#open.get(route) ?? [])].filter((s) => !s.finished);
+    for (const stream of open) stream.arm(fault);
+    if (open.length === 0) this.push({ ...fault, route });
+    return open.length;
+  }
 
   /** Queue faults; each applies to one future matching request (`times` of them when given). */
   push(...faults: QueuedFault[]): void {

@@ -38,6 +38,8 @@ export type RecordedRequest = {
   /** The response was sent completely. */
   finished: boolean;
   receivedAtMs: number;
+  /** Streamed responses: the body's chunks, and how many were written before it ended (or was cut). */
+  chunks?: { total: number; sent: number };
 };
 
 /** What a route handler gets. `fault` is the fault taken for this request (generic ones are already applied). */
@@ -50,6 +52,8 @@ export type RequestContext = {
   fault: Fault | undefined;
   profile: LatencyProfile;
   script: Script;
+  /** The fake's fault queue (websocket routes register their open streams with it, see FaultQueue.injectOpen). */
+  faults: FaultQueue;
   /** 0 for the first request the fake served, then 1, 2… (drives the profile's deterministic jitter). */
   requestIndex: number;
   /** Aborted when the client goes away: pass it to every wait. */
@@ -237,7 +241,7 @@ export async function startFakeHttpServer(options: FakeServerOptions): Promise<F
     entry.bodyBytes = body.length;
     if (TEXT_BODY.test(req.headers['content-type'] ?? '')) entry.bodyText = body.toString('utf8');
     const ctx: RequestContext = {
-      req, res, url, body, record: entry, fault: undefined, profile: fake.profile, script: fake.script,
+      req, res, url, body, record: entry, fault: undefined, profile: fake.profile, script: fake.script, faults: fake.faults,
       requestIndex: 0, signal: aborts.signal,
       destroy() {
         entry.serverDestroyed = true;
@@ -267,7 +271,7 @@ export async function startFakeHttpServer(options: FakeServerOptions): Promise<F
     const aborts = new AbortController();
     socket.on('close', () => aborts.abort());
     const ctx: UpgradeContext = {
-      req, socket, head, url, record: entry, fault: undefined, profile: fake.profile, script: fake.script,
+      req, socket, head, url, record: entry, fault: undefined, profile: fake.profile, script: fake.script, faults: fake.faults,
       requestIndex: requestIndex++, signal: aborts.signal,
       destroy() {
         entry.serverDestroyed = true;

@@ -47,6 +47,8 @@ export type StreamPlan = {
   terminator?: string | Buffer;
   /** The vendor's in-stream error frame for midStreamError; without one (raw audio) the socket is destroyed instead. */
   errorChunk?: string | Buffer;
+  /** Told after each chunk was written (a fault or the client leaving stops the count). */
+  onChunkSent?: () => void;
 };
 
 /**
@@ -62,6 +64,8 @@ export async function streamResponse(ctx: RequestContext, plan: StreamPlan): Pro
   if (!(await pause(plan.firstChunkDelayMs, signal))) return;
 
   const chunks = [...plan.chunks];
+  const progress = { total: chunks.length, sent: 0 };
+  ctx.record.chunks = progress;
   const startedAt = performance.now();
   for (let sent = 0; sent <= chunks.length; sent++) {
     const due = chunkFaultDue(fault, sent, sent === chunks.length);
@@ -75,6 +79,8 @@ export async function streamResponse(ctx: RequestContext, plan: StreamPlan): Pro
     const chunk = chunks[sent];
     if (chunk === undefined) break;
     if (!(await write(res, chunk, signal))) return;
+    progress.sent += 1;
+    plan.onChunkSent?.();
     const lateByMs = performance.now() - startedAt - (sent + 1) * plan.intervalMs;
     if (sent + 1 < chunks.length && lateByMs < -1 && !(await pause(-lateByMs, signal))) return;
   }
