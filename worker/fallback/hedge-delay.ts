@@ -18,8 +18,11 @@ export const HEDGE_DELAY = {
   minMs: 100,
   /** Never later: half the first-token deadline (4 s), beyond which waiting for the failover costs little more. */
   maxMs: 2_000,
-  /** No measurement of this provider yet (fresh deployment, console): hosted LLMs' first token commonly takes 300–500 ms. */
-  unmeasuredMs: 500,
+  /**
+   * No measurement of this provider yet (fresh deployment, console, Redis down at launch): hosted LLMs' first token
+   * commonly takes 300–600 ms, so a rival joins a little after the slow end of that; the first answer replaces it.
+   */
+  unmeasuredMs: 600,
   deviations: 2,
   minMarginMs: 20,
   /** Weight of each of the session's own first tokens: a session is a few dozen turns, so it must learn fast. */
