@@ -2,7 +2,7 @@
 // It measures and prints; it asserts nothing about speed. Everything runs on this machine (fakes in this process,
 // the console as a child process) and is removed at the end, or on Ctrl-C.
 import { cpus, loadavg, totalmem } from 'node:os';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts';
@@ -15,7 +15,7 @@ import { summarize, table, type Row } from './stats.ts';
 import buildFunctionsBundle from '../global-setup.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' } }, strict: true });
-const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall', 'density', 'peers'] as const;
+const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall', 'density', 'peers', 'limit'] as const;
 type Part = (typeof PARTS)[number];
 const only = values.only as Part | undefined;
 if (only !== undefined && !PARTS.includes(only)) {
@@ -32,6 +32,7 @@ const WATERFALL_SVG = join(REPO, 'docs', 'waterfall.svg');
 const WATERFALL_README = join(REPO, '.tmp', 'readme-waterfall.md');
 const DENSITY_JSON = join(REPO, '.tmp', 'bench-density.json');
 const DENSITY_README = join(REPO, '.tmp', 'readme-density.md');
+const LIMIT_JSON = join(REPO, '.tmp', 'bench-limit.json');
 
 let dir: string | undefined;
 /** The LiveKit parts, loaded only when they run (see main). */
@@ -203,6 +204,20 @@ async function main(): Promise<void> {
   if (runs('peers')) console.log(`${peersTable(await runPeers(dir, progress))}\n`);
   if (runs('waterfall')) await waterfallPart();
   if (runs('density')) await densityPart();
+  if (runs('limit')) await limitPart();
+}
+
+/** `--only limit`: issue 11's targets (floor + X, a stalled primary LLM's cost) over real rooms, PASS or MISS. */
+async function limitPart(): Promise<void> {
+  process.env.NODE_ENV ??= 'production';
+  const { runLimit, limitTable } = await import('./limit.ts');
+  progress('building the functions bundle (wrangler deploy --dry-run)');
+  await buildFunctionsBundle();
+  const figures = await runLimit(dir!, progress);
+  console.log(`${limitTable(figures)}\n`);
+  await mkdir(join(REPO, '.tmp'), { recursive: true });
+  await writeFile(LIMIT_JSON, JSON.stringify({ atIso: new Date().toISOString(), ...figures }, null, 2));
+  console.log(`every limit figure: ${LIMIT_JSON}`);
 }
 
 /** `--only density`: 1, 5, 10, 20 rooms at once; CPU, memory, p95; one worker's memory by part; a Fargate size. */
