@@ -44,6 +44,8 @@ interface CaseFigures {
 export interface LimitFigures {
   floorMs: number;
   cases: CaseFigures[];
+  /** The hedge delay the stalled-primary session derived for openai from the health scores, when it had them. */
+  hedgeDelayMs?: number;
   loadAtStart: number[];
   loadAtEnd: number[];
 }
@@ -90,6 +92,7 @@ export async function runLimit(dir: string, progress: (line: string) => void): P
     quietFunctions: true,
   });
   const cases: CaseFigures[] = [];
+  let hedgeDelayMs: number | undefined;
   try {
     const healthy = await runCase(stack, dir, progress, 'healthy', (f) => setDelays(f, LIMIT_DELAYS.llmTtftMs));
     healthy.notes.push(`hedges that fired on a healthy turn: ${chatRequests(stack.fakes.anthropic, 'messages').length}/${TURNS}`);
@@ -115,7 +118,8 @@ export async function runLimit(dir: string, progress: (line: string) => void): P
     if (openai?.latencyEwmaMs != null) {
       const ewma = openai.latencyEwmaMs;
       const deviation = openai.latencyDeviationMs ?? ewma / 4;
-      stalled.notes.push(`openai's measured first token handed to the worker: EWMA ${Math.round(ewma)} ms, deviation ${Math.round(deviation)} ms → hedge after ${hedgeDelayFrom({ meanMs: ewma, deviationMs: deviation })} ms`);
+      hedgeDelayMs = hedgeDelayFrom({ meanMs: Math.round(ewma), deviationMs: Math.round(deviation) });
+      stalled.notes.push(`openai's measured first token handed to the worker: EWMA ${Math.round(ewma)} ms, deviation ${Math.round(deviation)} ms → hedge after ${hedgeDelayMs} ms`);
     } else {
       stalled.notes.push('openai had no measured first token in the health scores: the worker hedged after its unmeasured default');
     }
@@ -128,17 +132,18 @@ export async function runLimit(dir: string, progress: (line: string) => void): P
   } finally {
     await stack.close();
   }
-  return { floorMs: FLOOR_MS, cases, loadAtStart, loadAtEnd: loadavg() };
+  return { floorMs: FLOOR_MS, cases, ...(hedgeDelayMs !== undefined ? { hedgeDelayMs } : {}), loadAtStart, loadAtEnd: loadavg() };
 }
 
+const roundSummary = (s: Summary): Summary => ({ ...s, medianMs: Math.round(s.medianMs), p95Ms: Math.round(s.p95Ms) });
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 const plus = (ms: number, base: number) => `floor + ${Math.round(ms - base)}`;
 
 export function limitTable(f: LimitFigures): string {
-  const byName = new Map(f.cases.map((c) => [c.name, c]));
+  const byName = new Map(f.cases.map((c) => [c.name, { ...c, delay: c.delay && roundSummary(c.delay) }]));
   const healthyP50 = byName.get('healthy')?.delay?.medianMs;
   const rows: string[][] = [['case', 'answered', 'p50', 'p95', 'target', 'verdict']];
-  for (const c of f.cases) {
+  for (const c of byName.values()) {
     const d = c.delay;
     const answered = `${c.answered}/${c.turns}`;
     if (!d) {
@@ -170,5 +175,10 @@ export function limitTable(f: LimitFigures): string {
     ...lines,
     '',
     ...f.cases.flatMap((c) => c.notes.map((n) => `${c.name}: ${n}`)),
+    // A stalled primary costs about the hedge delay on top of a healthy turn, whatever the turn: the ratio grows as
+    // the healthy turn shrinks towards the floor.
+    ...(f.hedgeDelayMs !== undefined
+      ? [`stalledPrimary: at the floor the same hedge delay would make it ≈ (${f.floorMs} + ${f.hedgeDelayMs}) / ${f.floorMs} = ${((f.floorMs + f.hedgeDelayMs) / f.floorMs).toFixed(2)} × the healthy turn (target ${STALL_RATIO_TARGET}: a hedge after ≤ ${Math.round((STALL_RATIO_TARGET - 1) * f.floorMs)} ms)`]
+      : []),
   ].join('\n');
 }
