@@ -2,24 +2,30 @@
 // and the session the functions open, to the next worker's bootstrap; the worker derives its LLM hedge delay from it.
 // Both ends are the real code: the worker's own control-plane client against the functions in workerd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { providerOrderSchema, workerBootstrapSchema, workerSessionSchema } from '../../functions/contract.ts';
 import { DEFAULT_HEALTH_POLICY } from '../../functions/health/policy.ts';
 import { parseAgentConfig } from '../../worker/config.ts';
 import { createControlPlaneClient, type ControlPlaneClient } from '../../worker/control-plane/client.ts';
 import { HEDGE_DELAY, hedgeDelayFrom, llmHedgeDelays } from '../../worker/fallback/hedge-delay.ts';
-import { postWebhook, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { bootstrapWorker, postWebhook, startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { signWebhook, webhookBody } from '../support/livekit.ts';
 import { waitFor } from '../support/wait.ts';
 
 let cp: ControlPlane;
 
-/** A caller joins `room`; the worker launched for it trades its bootstrap credential as a real worker does. */
-async function launch(room: string): Promise<{ client: ControlPlaneClient; boot: Awaited<ReturnType<ControlPlaneClient['bootstrap']>> }> {
+/** A caller joins `room`; returns what its worker was launched with. */
+async function launchEnv(room: string): Promise<Record<string, string>> {
   const body = webhookBody({ event: 'participant_joined', room: { name: room }, participant: { identity: `caller-${room}` } });
   const res = await postWebhook(cp.fn, body, await signWebhook(body));
   const { sessionId } = (await res.json()) as { sessionId: string };
-  const recorded = await waitFor(`the worker for ${room}`, () => cp.workerEnvs().find((w) => w.env.SESSION_ID === sessionId));
+  return (await waitFor(`the worker for ${room}`, () => cp.workerEnvs().find((w) => w.env.SESSION_ID === sessionId))).env;
+}
+
+/** A caller joins `room`; the worker launched for it trades its bootstrap credential as a real worker does. */
+async function launch(room: string): Promise<{ client: ControlPlaneClient; boot: Awaited<ReturnType<ControlPlaneClient['bootstrap']>> }> {
+  const env = await launchEnv(room);
   const client = createControlPlaneClient({ functionsUrl: cp.fn.url });
-  const boot = await client.bootstrap(recorded.env.WORKER_BOOTSTRAP_TOKEN!);
+  const boot = await client.bootstrap(env.WORKER_BOOTSTRAP_TOKEN!);
   return { client, boot };
 }
 
@@ -92,5 +98,15 @@ describe('first-token latency from the health scores to the next worker', () => 
     // The operator's settings still win.
     expect(llmHedgeDelays(parseAgentConfig({ LLM_HEDGE_AFTER_MS: '900' }), boot.session.providers).afterMs('openai')).toBe(900);
     expect(llmHedgeDelays(parseAgentConfig({ LLM_HEDGE: 'off' }), boot.session.providers).afterMs('openai')).toBeUndefined();
+  });
+
+  it('leaves a worker that predates the field working: its schema drops the measurements and keeps the order', async () => {
+    const raw = await bootstrapWorker(cp.fn, await launchEnv('old-worker-room'));
+    // Measured by the test above: the functions send it.
+    expect(raw.session.providers.firstByte?.llm?.openai).toBeDefined();
+    const olderOrder = providerOrderSchema.omit({ firstByte: true });
+    const olderBootstrap = workerBootstrapSchema.extend({ session: workerSessionSchema.extend({ providers: olderOrder }) });
+    const parsed = olderBootstrap.parse(raw);
+    expect(parsed.session.providers).toEqual({ stt: ['deepgram', 'openai'], llm: ['openai', 'anthropic', 'groq'], tts: ['elevenlabs', 'openai'] });
   });
 });
