@@ -6,7 +6,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { hedgeDelayFrom } from '../../worker/fallback/hedge-delay.ts';
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { waitFor } from '../support/wait.ts';
-import { summarize, type Summary } from './stats.ts';
+import { TRACE_STAGES } from '../../worker/agent/turn-trace.ts';
+import { percentile, summarize, type Summary } from './stats.ts';
 import { runWaterfallRoom, scriptTurns, STT_ENDPOINTING_MS } from './waterfall.ts';
 
 /** Issue 11's fixed fake delays. */
@@ -38,6 +39,8 @@ interface CaseFigures {
   answered: number;
   turns: number;
   delay: Summary | undefined;
+  /** Where the time goes: each stage of the worker's turn_trace, p50 ms from the end of speech. */
+  stagesP50: Record<string, number>;
   notes: string[];
 }
 
@@ -79,7 +82,12 @@ async function runCase(stack: LiveStack, dir: string, progress: (line: string) =
     scriptTurns(s.fakes, n, ['openai', 'anthropic']);
   });
   const delays = turns.map((t) => t.fromEndMs.callerHeardAt);
-  return { name, answered: delays.filter((d) => d !== undefined).length, turns: turns.length, delay: summarize(delays), notes: [] };
+  const stagesP50: Record<string, number> = {};
+  for (const stage of TRACE_STAGES) {
+    const at = turns.flatMap((t) => (t.fromEndMs[stage] === undefined ? [] : [t.fromEndMs[stage]]));
+    if (at.length > 0) stagesP50[stage] = Math.round(percentile(at, 50));
+  }
+  return { name, answered: delays.filter((d) => d !== undefined).length, turns: turns.length, delay: summarize(delays), stagesP50, notes: [] };
 }
 
 const chatRequests = (fake: LiveStack['fakes']['openai'], route: string) => fake.requests.filter((r) => r.route === route);
@@ -173,6 +181,9 @@ export function limitTable(f: LimitFigures): string {
     `load:      ${f.loadAtStart.map((l) => l.toFixed(2)).join(' / ')} at the start, ${f.loadAtEnd.map((l) => l.toFixed(2)).join(' / ')} at the end (1 / 5 / 15 min; other work inflates every "floor + X")`,
     '',
     ...lines,
+    '',
+    'where the time goes (the worker\'s turn_trace, p50 ms from the end of speech):',
+    ...f.cases.map((c) => `  ${c.name}: ${Object.entries(c.stagesP50).map(([stage, ms]) => `${stage.replace(/At$/, '')} ${ms}`).join(' · ')}`),
     '',
     ...f.cases.flatMap((c) => c.notes.map((n) => `${c.name}: ${n}`)),
     // A stalled primary costs about the hedge delay on top of a healthy turn, whatever the turn: the ratio grows as
