@@ -210,6 +210,8 @@ async function main(): Promise<void> {
 /** `--only limit`: issue 11's targets (floor + X, a stalled primary LLM's cost) over real rooms, PASS or MISS. */
 async function limitPart(): Promise<void> {
   process.env.NODE_ENV ??= 'production';
+  // The caller is rtc-node: loaded through the LiveKit figures so that cleanUp disposes it (else the process never exits).
+  livekit ??= await import('./livekit-figures.ts');
   const { runLimit, limitTable } = await import('./limit.ts');
   progress('building the functions bundle (wrangler deploy --dry-run)');
   await buildFunctionsBundle();
