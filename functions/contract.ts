@@ -24,19 +24,35 @@ export function isProviderOf(modality: Modality, provider: string): boolean {
   return (PROVIDERS[modality] as readonly string[]).includes(provider);
 }
 
+const nonNegativeMs = z.number().finite().nonnegative().max(3_600_000);
+
+/** How fast a provider's first byte / token / result has been coming, as the control plane measured it. */
+export const firstByteLatencySchema = z.object({
+  /** EWMA of the time to first byte over successful attempts. */
+  ewmaMs: nonNegativeMs,
+  /** EWMA of how far each sample fell from the average (mean absolute deviation); absent before a second sample. */
+  deviationMs: nonNegativeMs.optional(),
+  /** First bytes measured so far: how much the figures are worth. */
+  samples: z.number().int().nonnegative(),
+});
+export type FirstByteLatency = z.infer<typeof firstByteLatencySchema>;
+
 /** The order a chain tries its providers in; the control plane ranks it, the worker follows it. */
 export const providerOrderSchema = z.object({
   stt: z.array(z.string()).min(1),
   llm: z.array(z.string()).min(1),
   tts: z.array(z.string()).min(1),
+  /**
+   * Measured first-byte latency of the ranked providers that have any, by modality then provider. Optional both ways:
+   * an older control plane sends none (the worker falls back to defaults), an older worker drops it.
+   */
+  firstByte: z.partialRecord(modalitySchema, z.record(z.string(), firstByteLatencySchema)).optional(),
 });
 export type ProviderOrder = z.infer<typeof providerOrderSchema>;
 
 export const ERROR_CLASSES = ['permanent', 'transient', 'timeout', 'truncated'] as const;
 export const errorClassSchema = z.enum(ERROR_CLASSES);
 export type ErrorClass = z.infer<typeof errorClassSchema>;
-
-const nonNegativeMs = z.number().finite().nonnegative().max(3_600_000);
 
 /** One attempt at one provider: what the control plane scores providers by. */
 export const providerOutcomeSchema = z

@@ -7,6 +7,7 @@ import { Conversation } from './agent/conversation.ts';
 import { SileroActivity } from './agent/silero-activity.ts';
 import type { AgentLogger, ReportSink } from './agent/types.ts';
 import { BreakerRegistry } from './fallback/breaker.ts';
+import { llmHedgeDelays } from './fallback/hedge-delay.ts';
 import { TtsChain } from './fallback/tts-chain.ts';
 import { buildProviders, type RegistryLog } from './providers/registry.ts';
 import { keepFirstProvidersWarm } from './providers/warm.ts';
@@ -49,7 +50,7 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
     {
       transport: o.transport,
       stt: { links: chains.stt, breakers, language: o.config.LANGUAGE },
-      llm: { links: chains.llm, breakers, ...(o.config.LLM_HEDGE_AFTER_MS ? { hedgeAfterMs: o.config.LLM_HEDGE_AFTER_MS } : {}) },
+      llm: { links: chains.llm, breakers, hedge: llmHedgeDelays(o.config, o.order) },
       tts,
       resampler: (from, to) => {
         const r = new StreamResampler(from, to);

@@ -25,6 +25,9 @@ const schema = z.object({
   IDLE_PROMPT_MS: ms(20_000),
   IDLE_PROMPT_TEXT: z.string().min(1).default('Are you still there?'),
   APOLOGY_TEXT: z.string().min(1).default("Sorry, I'm having trouble right now. Could you say that again?"),
+  // LLM hedging: when the primary has no first token after its usual time (measured, worker/fallback/hedge-delay.ts),
+  // the next provider starts alongside. LLM_HEDGE_AFTER_MS fixes the delay instead; LLM_HEDGE=off turns hedging off.
+  LLM_HEDGE: z.enum(['on', 'off']).default('on'),
   LLM_HEDGE_AFTER_MS: z.coerce.number().int().min(1).max(60_000).optional(),
   // The most tokens one answer may cost: a spoken answer is a few sentences, a runaway one is cut there. Sent to every
   // LLM (max_completion_tokens / max_tokens); a provider continuing a cut answer gets what is left of it.

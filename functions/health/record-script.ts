@@ -33,11 +33,11 @@ local function load(k)
   local s = states[k]
   if s then return s end
   local v = redis.call('HMGET', KEYS[k], 'latencyEwmaMs', 'errorRate', 'consecutiveFailures', 'circuit',
-    'circuitOpenedAtMs', 'breakerSamples', 'updatedAtMs', 'runReporter', 'runMixed')
+    'circuitOpenedAtMs', 'breakerSamples', 'updatedAtMs', 'runReporter', 'runMixed', 'latencyDevMs')
   s = {
     latency = tonumber(v[1]), rate = tonumber(v[2]), consecutive = tonumber(v[3]) or 0,
     circuit = v[4] or 'closed', openedAt = tonumber(v[5]), breakerSamples = tonumber(v[6]) or 0,
-    updatedAt = tonumber(v[7]), runReporter = v[8] or '', runMixed = v[9] == '1',
+    updatedAt = tonumber(v[7]), runReporter = v[8] or '', runMixed = v[9] == '1', deviation = tonumber(v[10]),
     successes = 0, failures = 0, latCount = 0, latSum = 0, buckets = {}, lastErrorClass = nil,
   }
   states[k] = s
@@ -59,6 +59,8 @@ for i = first, #ARGV, 4 do
     s.rate = ewma(s.rate, 0)
     local ttfb = tonumber(ARGV[i + 3])
     if ttfb ~= nil then
+      -- The spread is measured against the average before this sample (as TCP's RTTVAR is), from the second one on.
+      if s.latency ~= nil then s.deviation = ewma(s.deviation, math.abs(ttfb - s.latency)) end
       s.latency = ewma(s.latency, ttfb)
       s.latCount = s.latCount + 1
       s.latSum = s.latSum + ttfb
@@ -105,6 +107,7 @@ for k, s in pairs(states) do
     'breakerSamples', s.breakerSamples, 'updatedAtMs', fmt(updatedAt), 'runReporter', s.runReporter,
     'runMixed', s.runMixed and '1' or '0')
   if s.latency ~= nil then redis.call('HSET', key, 'latencyEwmaMs', fmt(s.latency)) end
+  if s.deviation ~= nil then redis.call('HSET', key, 'latencyDevMs', fmt(s.deviation)) end
   if s.lastErrorClass ~= nil then
     redis.call('HSET', key, 'lastErrorClass', s.lastErrorClass, 'lastErrorAtMs', fmt(now))
   end

@@ -127,6 +127,7 @@ function toHealth(
     successes: numberOr(field('successes'), 0),
     failures: numberOr(field('failures'), 0),
     latencyEwmaMs: numberOrNull(field('latencyEwmaMs')),
+    latencyDeviationMs: numberOrNull(field('latencyDevMs')),
     errorRate: numberOr(field('errorRate'), 0),
     lastErrorClass: isErrorClass(lastErrorClass) ? lastErrorClass : null,
     lastErrorAtMs: numberOrNull(field('lastErrorAtMs')),

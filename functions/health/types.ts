@@ -25,6 +25,8 @@ export interface ProviderHealth {
   failures: number;
   /** EWMA of time to first byte over successful attempts; null until one arrives. */
   latencyEwmaMs: number | null;
+  /** EWMA of each sample's distance from latencyEwmaMs (the spread); null until a second sample arrives. */
+  latencyDeviationMs: number | null;
   /** EWMA of failure (1) versus success (0), 0..1. */
   errorRate: number;
   lastErrorClass: ErrorClass | null;

@@ -1,8 +1,9 @@
 // `npm run bench` (node test/bench/run.ts): response-delay figures for the voice agent against the local fakes.
 // It measures and prints; it asserts nothing about speed. Everything runs on this machine (fakes in this process,
 // the console as a child process) and is removed at the end, or on Ctrl-C.
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killConsoles, makeTempDir, removeDir } from '../e2e/console-support.ts';
@@ -18,7 +19,7 @@ import { summarize, table, type Row } from './stats.ts';
 import buildFunctionsBundle from '../global-setup.ts';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, delays: { type: 'string' } }, strict: true });
-const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall', 'density', 'peers', 'peers-faults'] as const;
+const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall', 'density', 'peers', 'limit', 'end-of-turn', 'chunker', 'peers-faults'] as const;
 type Part = (typeof PARTS)[number];
 /** Run only when asked for by name: the whole bench must stay under ~25 minutes. */
 const ON_REQUEST: readonly Part[] = ['peers-faults'];
@@ -39,6 +40,7 @@ const WATERFALL_SVG = join(REPO, 'docs', 'waterfall.svg');
 const WATERFALL_README = join(REPO, '.tmp', 'readme-waterfall.md');
 const DENSITY_JSON = join(REPO, '.tmp', 'bench-density.json');
 const DENSITY_README = join(REPO, '.tmp', 'readme-density.md');
+const LIMIT_JSON = join(REPO, '.tmp', 'bench-limit.json');
 
 let dir: string | undefined;
 /** The LiveKit parts, loaded only when they run (see main). */
@@ -213,6 +215,29 @@ async function main(): Promise<void> {
   if (runs('peers-faults')) console.log(`${peersFaultsTable(await runPeersFaults(dir, progress, delays))}\n`);
   if (runs('waterfall')) await waterfallPart();
   if (runs('density')) await densityPart();
+  if (runs('limit')) await limitPart();
+  if (runs('end-of-turn')) {
+    progress('end-of-turn: the Smart Turn model and the transcript rule on espeak-ng sentences (~2 min)');
+    const { runEndOfTurnBench } = await import('./end-of-turn.ts');
+    console.log(`${(await runEndOfTurnBench(progress)).text}\n`);
+  }
+  // The chunker's figures come from token counts (no clock): its own script, run as it is run alone.
+  if (runs('chunker')) console.log(execFileSync(process.execPath, [join(import.meta.dirname, 'chunker-latency.ts')], { encoding: 'utf8' }));
+}
+
+/** `--only limit`: issue 11's targets (floor + X, a stalled primary LLM's cost) over real rooms, PASS or MISS. */
+async function limitPart(): Promise<void> {
+  process.env.NODE_ENV ??= 'production';
+  // The caller is rtc-node: loaded through the LiveKit figures so that cleanUp disposes it (else the process never exits).
+  livekit ??= await import('./livekit-figures.ts');
+  const { runLimit, limitTable } = await import('./limit.ts');
+  progress('building the functions bundle (wrangler deploy --dry-run)');
+  await buildFunctionsBundle();
+  const figures = await runLimit(dir!, progress);
+  console.log(`${limitTable(figures)}\n`);
+  await mkdir(join(REPO, '.tmp'), { recursive: true });
+  await writeFile(LIMIT_JSON, JSON.stringify({ atIso: new Date().toISOString(), ...figures }, null, 2));
+  console.log(`every limit figure: ${LIMIT_JSON}`);
 }
 
 /** `--only density`: 1, 5, 10, 20 rooms at once; CPU, memory, p95; one worker's memory by part; a Fargate size. */

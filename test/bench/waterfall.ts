@@ -32,7 +32,7 @@ export const WATERFALL_TURNS = 10;
 /** Silence after each question: the longest answer (~2 s of audio) is over well before the next question. */
 const GAP_MS = 5_000;
 const LEAD_MS = 1_000;
-const REPLIES = ['It is ten past nine.', 'Cats nap all day.', 'About four hundred thousand kilometres.', 'The capital is Paris.', 'Yes, I can help.', 'It is two streets away.'];
+export const REPLIES = ['It is ten past nine.', 'Cats nap all day.', 'About four hundred thousand kilometres.', 'The capital is Paris.', 'Yes, I can help.', 'It is two streets away.'];
 
 export interface WaterfallTurn {
   question: number;
@@ -68,14 +68,18 @@ export function setFixedDelays(fakes: LiveStack['fakes']): void {
   elevenlabs.setProfile({ ttfbMs: VENDOR_DELAYS.ttsTtfbMs.ms, ttfbJitterMs: 0, audioRealtimeFactor: 2, chunkMs: 20 });
 }
 
+/** One scripted transcript per question, and its reply from every LLM that may answer it. */
+export function scriptTurns(fakes: LiveStack['fakes'], turns: number, llms: readonly ('openai' | 'anthropic' | 'groq')[] = ['openai']): void {
+  for (let i = 0; i < turns; i++) {
+    fakes.deepgram.script.pushTranscripts(QUESTIONS[i % QUESTIONS.length]!.toLowerCase());
+    for (const llm of llms) fakes[llm].script.pushReplies(REPLIES[i % REPLIES.length]!);
+  }
+}
+
 /** The fixed delays, and one scripted transcript and reply per question. */
 function arrangeFixed(stack: LiveStack, turns: number): void {
-  const { deepgram, openai } = stack.fakes;
   setFixedDelays(stack.fakes);
-  for (let i = 0; i < turns; i++) {
-    deepgram.script.pushTranscripts(QUESTIONS[i % QUESTIONS.length]!.toLowerCase());
-    openai.script.pushReplies(REPLIES[i % REPLIES.length]!);
-  }
+  scriptTurns(stack.fakes, turns);
 }
 
 type Trace = Partial<Record<TraceStage, number>> & { endSignal?: string; firstTextWords?: number; lastLoudInAt?: number };
@@ -97,10 +101,19 @@ export function traces(logs: string, taskId: string): Trace[] {
 
 const epoch = (performanceMs: number) => performance.timeOrigin + performanceMs;
 
-/** One room, WATERFALL_TURNS questions; the stack is the caller's (closed by it). */
-export async function runWaterfallRoom(stack: LiveStack, dir: string, progress: (line: string) => void, turns = WATERFALL_TURNS): Promise<WaterfallTurn[]> {
+/**
+ * One room, WATERFALL_TURNS questions; the stack is the caller's (closed by it). `arrange` sets the fakes' delays and
+ * scripts before the caller joins (default: the waterfall's fixed delays; test/bench/limit.ts brings its own).
+ */
+export async function runWaterfallRoom(
+  stack: LiveStack,
+  dir: string,
+  progress: (line: string) => void,
+  turns = WATERFALL_TURNS,
+  arrange: (stack: LiveStack, turns: number) => void = arrangeFixed,
+): Promise<WaterfallTurn[]> {
   const questions = await Promise.all(Array.from({ length: turns }, (_, i) => question(dir, i)));
-  arrangeFixed(stack, turns);
+  arrange(stack, turns);
   const caller = new Caller('bench-fall-caller');
   const room = `bench-fall-${randomUUID()}`;
   const sent: { startAtMs: number; speechEndAtMs: number; heardAtMs?: number }[] = [];

@@ -191,6 +191,30 @@ describe('fake Deepgram faults', () => {
     expect(fake.requests[0]?.bodyBytes).toBe(utterance().length * 2);
   });
 
+  it('quietFinalize: a Finalize after the speech_final gets nothing back; one with speech pending is still answered', async () => {
+    fake.faults.push({ kind: 'quietFinalize' });
+    fake.script.pushTranscripts('first words', 'second words');
+    const call = await openListen(fake.url);
+    call.sendAudio(utterance());
+    await call.waitForMessage('the speech_final', (m) => m.type === 'Results' && m.speech_final === true);
+    call.socket.sendFinalize({ type: 'Finalize' });
+    // Speech still going on when the next Finalize comes: that one is flushed as usual.
+    call.sendAudio(Buffer.concat([tone(700), silence(100)]));
+    await call.waitForMessage('an interim of the second utterance', (m) => m.type === 'Results' && m.is_final === false && call.transcripts().includes('first words'));
+    call.socket.sendFinalize({ type: 'Finalize' });
+    const flushed = (await call.waitForMessage('the finalize flush', (m) => m.type === 'Results' && m.from_finalize === true)) as ResultsMessage;
+    expect(flushed.channel.alternatives[0]?.transcript).toBe('second words');
+    call.socket.sendCloseStream({ type: 'CloseStream' });
+    await call.waitForClose();
+    // Exactly one from_finalize: the first Finalize, with nothing pending, was never answered.
+    expect(call.results().filter((r) => r.from_finalize)).toHaveLength(1);
+    expect(call.results().filter((r) => r.is_final).map((r) => [r.channel.alternatives[0]?.transcript, r.speech_final, r.from_finalize])).toEqual([
+      ['first words', true, false],
+      ['second words', false, true],
+      ['', false, false],
+    ]);
+  });
+
   it('delayFirstChunk: the socket opens at once but the first message waits', async () => {
     fake.faults.push({ kind: 'delayFirstChunk', ms: 300 });
     const call = await openListen(fake.url);

@@ -4,7 +4,8 @@
 // are found by energy in the linear16 audio, on audio time; the profile's ttfbMs (plus jitter) delays every message,
 // like transcription latency. Faults on route 'listen': rejectHandshake / status (HTTP refusal with Deepgram's JSON
 // body and dg-error header), reset, delayHeaders, delayFirstChunk, silence (no Results), midStreamError (close 1011
-// NET-0000 after N Results), destroyAfter, truncateAfter, stallAfter (N counts Results messages).
+// NET-0000 after N Results), destroyAfter, truncateAfter, stallAfter (N counts Results messages), quietFinalize (a
+// Finalize with no speech pending is not answered, which Deepgram's docs allow).
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { sendJson } from './kit/stream.ts';
@@ -93,6 +94,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         nextTranscript: () => ctx.script.nextTranscript(),
         idleTimeoutMs: settings.idleTimeoutMs,
         silent: fault?.kind === 'silence',
+        quietFinalize: fault?.kind === 'quietFinalize',
         speechThresholdRms: settings.speechThresholdRms,
         interimIntervalMs: settings.interimIntervalMs,
       });

@@ -79,6 +79,9 @@ describe('recordOutcomes', () => {
     expect(openai.failures).toBe(1);
     expect(openai.consecutiveFailures).toBe(0);
     expect(openai.latencyEwmaMs).toBeCloseTo(ewma([120, 300, 2500]), 9);
+    // The spread: each sample's distance from the average before it, from the second sample on.
+    const mean2 = ewma([120, 300]);
+    expect(openai.latencyDeviationMs).toBeCloseTo(ewma([Math.abs(300 - 120), Math.abs(2500 - mean2)]), 9);
     expect(openai.errorRate).toBeCloseTo(ewma([0, 0, 1, 0, 0]), 12);
     expect(openai.lastErrorClass).toBe('timeout');
     expect(openai.lastErrorAtMs).toBe(T0_MS);
@@ -98,7 +101,7 @@ describe('recordOutcomes', () => {
     ]);
 
     const deepgram = await healthOf('stt:deepgram', T0_MS);
-    expect(deepgram).toMatchObject({ successes: 1, failures: 0, latencyEwmaMs: 80, errorRate: 0, lastErrorClass: null });
+    expect(deepgram).toMatchObject({ successes: 1, failures: 0, latencyEwmaMs: 80, latencyDeviationMs: null, errorRate: 0, lastErrorClass: null });
     expect(deepgram.latency.buckets[0]).toEqual({ leMs: 100, count: 1 });
 
     // A second batch continues from the stored values, not from scratch.
@@ -243,6 +246,7 @@ describe('readHealth', () => {
       successes: 0,
       failures: 0,
       latencyEwmaMs: null,
+      latencyDeviationMs: null,
       errorRate: 0,
       lastErrorClass: null,
       lastErrorAtMs: null,

@@ -16,6 +16,7 @@ function health(modality: Modality, provider: string, over: Partial<ProviderHeal
     successes: 100,
     failures: 0,
     latencyEwmaMs: 400,
+    latencyDeviationMs: 40,
     errorRate: 0,
     lastErrorClass: null,
     lastErrorAtMs: null,

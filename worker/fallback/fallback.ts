@@ -39,8 +39,11 @@ export interface RunChainOptions<P, C> {
   isContent?(chunk: C): boolean;
   measure?(chunk: C): Usage;
   onOutcome?(outcome: ProviderOutcome): void;
-  /** LLM hedging: when the first provider has no first chunk after this many ms, start the next one alongside. */
-  hedgeAfterMs?: number;
+  /**
+   * LLM hedging: when the first provider has no first chunk after this many ms, start the next one alongside. A
+   * function gets the first provider's name (the delay may be its own); undefined there means no hedging.
+   */
+  hedgeAfterMs?: number | ((primary: string) => number | undefined);
   now?(): number;
 }
 
@@ -55,6 +58,10 @@ function admitted<P>(links: readonly Link<P>[], breakers: BreakerRegistry, tried
     .sort((a, b) => breakers.msUntilRetry(a.name) - breakers.msUntilRetry(b.name))[0];
   if (lastResort) breakers.forceAcquire(lastResort.name);
   return lastResort;
+}
+
+function hedgeDelayFor(setting: RunChainOptions<unknown, unknown>['hedgeAfterMs'], primary: string): number | undefined {
+  return typeof setting === 'function' ? setting(primary) : setting;
 }
 
 export async function* runChain<P, C>(options: RunChainOptions<P, C>): AsyncGenerator<ChainEvent<C>> {
@@ -79,11 +86,12 @@ export async function* runChain<P, C>(options: RunChainOptions<P, C>): AsyncGene
   let leftAtFailover = false;
   while (current) {
     let attempt = begin(current);
-    if (options.hedgeAfterMs !== undefined && failures.length === 0) {
+    const hedgeAfterMs = failures.length === 0 ? hedgeDelayFor(options.hedgeAfterMs, current.name) : undefined;
+    if (hedgeAfterMs !== undefined) {
       const hedge = await hedgedFirst(attempt, () => {
         const next = admitted(options.links, breakers, tried);
         return next ? begin(next) : undefined;
-      }, options.hedgeAfterMs);
+      }, hedgeAfterMs);
       for (const lost of hedge.cancelled) {
         breakers.release(lost.provider);
         lost.dispose();

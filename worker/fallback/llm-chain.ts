@@ -6,6 +6,7 @@ import type { ProviderOutcome } from '../../functions/contract.ts';
 import type { LlmEvent, LlmProvider, LlmRequest, LlmUsage } from '../providers/types.ts';
 import type { BreakerRegistry } from './breaker.ts';
 import type { ProviderError } from './errors.ts';
+import type { HedgeDelays } from './hedge-delay.ts';
 import { runChain, type Link } from './fallback.ts';
 import type { WatchPolicy } from './watchdog.ts';
 import { releasable, stripRepeat } from './word-safe.ts';
@@ -17,7 +18,10 @@ export interface LlmChainOptions {
   links: readonly Link<LlmProvider>[];
   breakers: BreakerRegistry;
   policy?: WatchPolicy;
+  /** A fixed hedge delay (tests, benchmarks); `hedge` wins when both are given. */
   hedgeAfterMs?: number;
+  /** Per-primary hedge delays that learn from this chain's own first tokens (worker/fallback/hedge-delay.ts). */
+  hedge?: HedgeDelays;
   onOutcome?(outcome: ProviderOutcome): void;
 }
 
@@ -45,6 +49,7 @@ function continuation(request: LlmRequest, delivered: string): LlmRequest {
 }
 
 export async function* streamAnswer(options: LlmChainOptions, request: LlmRequest, signal: AbortSignal): AsyncGenerator<AnswerEvent> {
+  const { hedge } = options;
   let delivered = '';
   let held = '';
   // A continuation's first characters wait here until they can be compared with what was delivered.
@@ -66,8 +71,11 @@ export async function* streamAnswer(options: LlmChainOptions, request: LlmReques
     breakers: options.breakers,
     policy: options.policy ?? DEFAULT_LLM_POLICY,
     signal,
-    hedgeAfterMs: options.hedgeAfterMs,
-    onOutcome: options.onOutcome,
+    hedgeAfterMs: hedge ? (primary) => hedge.afterMs(primary) : options.hedgeAfterMs,
+    onOutcome: (outcome) => {
+      hedge?.observe(outcome);
+      options.onOutcome?.(outcome);
+    },
     isContent: (c) => c.type === 'text' && c.text.length > 0,
     measure: (c) => (c.type === 'end' ? { tokens: c.usage?.outputTokens ?? 0 } : {}),
     start: (link, s) => link.provider.stream(delivered ? continuation(request, delivered) : request, s),

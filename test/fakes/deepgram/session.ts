@@ -16,6 +16,11 @@ export type ListenSessionConfig = {
   idleTimeoutMs: number;
   /** The 'silence' fault: audio is accepted, but no Results (and so no UtteranceEnd) ever go out. */
   silent: boolean;
+  /**
+   * The 'quietFinalize' fault: Finalize is answered only when speech is pending, as Deepgram documents it ("when there
+   * is a noticeable amount of audio buffered"); after a speech_final, a Finalize then gets nothing back.
+   */
+  quietFinalize: boolean;
   speechThresholdRms: number;
   /** Audio between two interim Results while someone speaks. */
   interimIntervalMs: number;
@@ -83,9 +88,12 @@ export class ListenSession {
     switch (type) {
       case 'KeepAlive':
         return; // keeps the connection open; Deepgram never answers it
-      case 'Finalize':
-        this.#flush(this.#detector.cut(), { fromFinalize: true });
+      case 'Finalize': {
+        const cut = this.#detector.cut();
+        if (cut === null && this.#config.quietFinalize) return;
+        this.#flush(cut, { fromFinalize: true });
         return;
+      }
       case 'CloseStream':
         this.#closeStream();
         return;

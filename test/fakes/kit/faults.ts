@@ -12,7 +12,8 @@ export type Fault =
   | { kind: 'truncateAfter'; chunks: number } // after N chunks, end cleanly WITHOUT the terminator
   | { kind: 'midStreamError'; chunks: number } // after N chunks, the vendor's in-stream error event (SSE) / close 1011 (ws)
   | { kind: 'rejectHandshake'; status: number } // websockets: HTTP error instead of upgrade
-  | { kind: 'silence' }; // deepgram: accept audio, never send Results
+  | { kind: 'silence' } // deepgram: accept audio, never send Results
+  | { kind: 'quietFinalize' }; // deepgram: a Finalize with nothing pending gets no answer (its docs allow that)
 
 /** A fault waiting in the queue: `route` limits it to one route name ('chat', 'speech', 'listen'…); `times` repeats it. */
 export type QueuedFault = Fault & { route?: string; times?: number };
@@ -38,6 +39,7 @@ export const queuedFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('midStreamError'), chunks: count, ...queuedExtras }),
   z.object({ kind: z.literal('rejectHandshake'), status: z.number().int().min(400).max(599), ...queuedExtras }),
   z.object({ kind: z.literal('silence'), ...queuedExtras }),
+  z.object({ kind: z.literal('quietFinalize'), ...queuedExtras }),
 ]);
 
 /** A stream open now (a websocket's outbox) that can take a chunk fault counted from the moment it is armed. */

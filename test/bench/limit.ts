@@ -1,0 +1,195 @@
+// `npm run bench -- --only limit`: issue 11's targets, measured. One live stack (livekit-server, the functions in
+// workerd, the local launcher, the fakes), the real worker in a real room per case, espeak questions from a caller,
+// and the response delay read on the waveform the caller receives (test/bench/waterfall.ts's room). The fakes get
+// issue 11's fixed delays, so the floor is known and every millisecond above it is ours. Figures, not a test.
+import { cpus, loadavg, totalmem } from 'node:os';
+import { hedgeDelayFrom } from '../../worker/fallback/hedge-delay.ts';
+import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
+import { waitFor } from '../support/wait.ts';
+import { TRACE_STAGES } from '../../worker/agent/turn-trace.ts';
+import { percentile, summarize, type Summary } from './stats.ts';
+import { runWaterfallRoom, scriptTurns, STT_ENDPOINTING_MS } from './waterfall.ts';
+
+/** Issue 11's fixed fake delays. */
+export const LIMIT_DELAYS = {
+  endpointingMs: STT_ENDPOINTING_MS,
+  sttFinalMs: 150,
+  llmTtftMs: 250,
+  /** The waterfall's token rate: the words after the first token arrive at this pace. */
+  llmTokensPerSecond: 80,
+  ttsTtfbMs: 120,
+  /** "The LLM answers within the endpointing window": its first token well inside the 300 ms. */
+  preemptLlmTtftMs: 100,
+} as const;
+/** One 20 ms audio frame: the first sound cannot be heard before a frame of it has gone out. */
+const FRAME_MS = 20;
+/** End of speech → first audio when nothing of ours takes any time (issue 11: ≈ 840 ms). */
+export const FLOOR_MS = LIMIT_DELAYS.endpointingMs + LIMIT_DELAYS.sttFinalMs + LIMIT_DELAYS.llmTtftMs + LIMIT_DELAYS.ttsTtfbMs + FRAME_MS;
+/** With preemption the LLM's time hides inside the endpointing window. */
+export const PREEMPT_TARGET_MS = LIMIT_DELAYS.endpointingMs + LIMIT_DELAYS.ttsTtfbMs + 60;
+export const STALL_RATIO_TARGET = 1.3;
+const TURNS = 8;
+/** Never, for a turn: the primary's stream opens and its first token does not come. */
+const NEVER_MS = 60_000;
+
+type CaseName = 'healthy' | 'quietFinalize' | 'stalledPrimary' | 'preemption';
+
+interface CaseFigures {
+  name: CaseName;
+  answered: number;
+  turns: number;
+  delay: Summary | undefined;
+  /** Where the time goes: each stage of the worker's turn_trace, p50 ms from the end of speech. */
+  stagesP50: Record<string, number>;
+  notes: string[];
+}
+
+export interface LimitFigures {
+  floorMs: number;
+  cases: CaseFigures[];
+  /** The hedge delay the stalled-primary session derived for openai from the health scores, when it had them. */
+  hedgeDelayMs?: number;
+  loadAtStart: number[];
+  loadAtEnd: number[];
+}
+
+function setDelays(fakes: LiveStack['fakes'], llmTtftMs: number): void {
+  for (const f of [fakes.deepgram, fakes.openai, fakes.anthropic, fakes.elevenlabs]) f.reset();
+  fakes.deepgram.setProfile({ ttfbMs: LIMIT_DELAYS.sttFinalMs, ttfbJitterMs: 0 });
+  for (const llm of [fakes.openai, fakes.anthropic]) {
+    llm.setProfile({ ttfbMs: llmTtftMs, ttfbJitterMs: 0, tokensPerSecond: LIMIT_DELAYS.llmTokensPerSecond });
+  }
+  fakes.elevenlabs.setProfile({ ttfbMs: LIMIT_DELAYS.ttsTtfbMs, ttfbJitterMs: 0, audioRealtimeFactor: 2, chunkMs: 20 });
+}
+
+interface HealthRow {
+  id: string;
+  successes: number;
+  latencyEwmaMs: number | null;
+  latencyDeviationMs?: number | null;
+}
+
+/** GET /v1/providers as an operator reads it, with the latency fields this part prints. */
+async function healthOf(stack: LiveStack, id: string): Promise<HealthRow | undefined> {
+  const rows = (await stack.providers()) as unknown as HealthRow[];
+  return rows.find((r) => r.id === id);
+}
+
+async function runCase(stack: LiveStack, dir: string, progress: (line: string) => void, name: CaseName, arrange: (fakes: LiveStack['fakes']) => void): Promise<CaseFigures> {
+  progress(`limit: ${name}, ${TURNS} questions in one room (~${Math.round((TURNS * 6.5) / 10) * 10} s)`);
+  const turns = await runWaterfallRoom(stack, dir, progress, TURNS, (s, n) => {
+    arrange(s.fakes);
+    scriptTurns(s.fakes, n, ['openai', 'anthropic']);
+  });
+  const delays = turns.map((t) => t.fromEndMs.callerHeardAt);
+  const stagesP50: Record<string, number> = {};
+  for (const stage of TRACE_STAGES) {
+    const at = turns.flatMap((t) => (t.fromEndMs[stage] === undefined ? [] : [t.fromEndMs[stage]]));
+    if (at.length > 0) stagesP50[stage] = Math.round(percentile(at, 50));
+  }
+  return { name, answered: delays.filter((d) => d !== undefined).length, turns: turns.length, delay: summarize(delays), stagesP50, notes: [] };
+}
+
+const chatRequests = (fake: LiveStack['fakes']['openai'], route: string) => fake.requests.filter((r) => r.route === route);
+
+export async function runLimit(dir: string, progress: (line: string) => void): Promise<LimitFigures> {
+  const loadAtStart = loadavg();
+  progress('limit: starting the live stack (livekit-server, functions, launcher, fakes)');
+  const stack = await startLiveStack({
+    bindings: { STT_PROVIDERS: 'deepgram', LLM_PROVIDERS: 'openai,anthropic', TTS_PROVIDERS: 'elevenlabs' },
+    quietFunctions: true,
+  });
+  const cases: CaseFigures[] = [];
+  let hedgeDelayMs: number | undefined;
+  try {
+    const healthy = await runCase(stack, dir, progress, 'healthy', (f) => setDelays(f, LIMIT_DELAYS.llmTtftMs));
+    healthy.notes.push(`hedges that fired on a healthy turn: ${chatRequests(stack.fakes.anthropic, 'messages').length}/${TURNS}`);
+    cases.push(healthy);
+
+    const quiet = await runCase(stack, dir, progress, 'quietFinalize', (f) => {
+      setDelays(f, LIMIT_DELAYS.llmTtftMs);
+      f.deepgram.faults.push({ kind: 'quietFinalize', route: 'listen', times: 100 });
+    });
+    stack.fakes.deepgram.faults.clear();
+    cases.push(quiet);
+
+    // The next session's hedge delay comes from what the sessions above reported: wait until the functions have it.
+    const openai = await waitFor('openai first tokens in the health scores', async () => {
+      const row = await healthOf(stack, 'llm:openai');
+      return row && row.successes >= TURNS && row.latencyEwmaMs !== null ? row : undefined;
+    }, 30_000, 500).catch(() => undefined);
+    const stalled = await runCase(stack, dir, progress, 'stalledPrimary', (f) => {
+      setDelays(f, LIMIT_DELAYS.llmTtftMs);
+      f.openai.faults.push({ kind: 'delayFirstChunk', ms: NEVER_MS, route: 'chat', times: 100 });
+    });
+    stack.fakes.openai.faults.clear();
+    if (openai?.latencyEwmaMs != null) {
+      const ewma = openai.latencyEwmaMs;
+      const deviation = openai.latencyDeviationMs ?? ewma / 4;
+      hedgeDelayMs = hedgeDelayFrom({ meanMs: Math.round(ewma), deviationMs: Math.round(deviation) });
+      stalled.notes.push(`openai's measured first token handed to the worker: EWMA ${Math.round(ewma)} ms, deviation ${Math.round(deviation)} ms → hedge after ${hedgeDelayMs} ms`);
+    } else {
+      stalled.notes.push('openai had no measured first token in the health scores: the worker hedged after its unmeasured default');
+    }
+    const stalledChats = chatRequests(stack.fakes.openai, 'chat');
+    stalled.notes.push(`openai asked ${stalledChats.length}× (cancelled on the wire: ${stalledChats.filter((r) => r.clientAborted).length}), anthropic answered ${chatRequests(stack.fakes.anthropic, 'messages').length}×`);
+    cases.push(stalled);
+
+    const preempt = await runCase(stack, dir, progress, 'preemption', (f) => setDelays(f, LIMIT_DELAYS.preemptLlmTtftMs));
+    cases.push(preempt);
+  } finally {
+    await stack.close();
+  }
+  return { floorMs: FLOOR_MS, cases, ...(hedgeDelayMs !== undefined ? { hedgeDelayMs } : {}), loadAtStart, loadAtEnd: loadavg() };
+}
+
+const roundSummary = (s: Summary): Summary => ({ ...s, medianMs: Math.round(s.medianMs), p95Ms: Math.round(s.p95Ms) });
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+const plus = (ms: number, base: number) => `floor + ${Math.round(ms - base)}`;
+
+export function limitTable(f: LimitFigures): string {
+  const byName = new Map(f.cases.map((c) => [c.name, { ...c, delay: c.delay && roundSummary(c.delay) }]));
+  const healthyP50 = byName.get('healthy')?.delay?.medianMs;
+  const rows: string[][] = [['case', 'answered', 'p50', 'p95', 'target', 'verdict']];
+  for (const c of byName.values()) {
+    const d = c.delay;
+    const answered = `${c.answered}/${c.turns}`;
+    if (!d) {
+      rows.push([c.name, answered, '-', '-', '-', 'MISS']);
+      continue;
+    }
+    if (c.name === 'healthy' || c.name === 'quietFinalize') {
+      const label = c.name === 'healthy' ? 'healthy turn' : 'Deepgram leaves a Finalize unanswered';
+      rows.push([label, answered, `${d.medianMs} (${plus(d.medianMs, f.floorMs)})`, `${d.p95Ms} (${plus(d.p95Ms, f.floorMs)})`, 'p50 ≤ floor + 40, p95 ≤ floor + 80', verdict(d.medianMs <= f.floorMs + 40 && d.p95Ms <= f.floorMs + 80)]);
+    } else if (c.name === 'preemption') {
+      rows.push([`LLM first token ${LIMIT_DELAYS.preemptLlmTtftMs} ms (inside the endpointing)`, answered, `${d.medianMs} (${PREEMPT_TARGET_MS} + ${Math.round(d.medianMs - PREEMPT_TARGET_MS)})`, `${d.p95Ms}`, `p50 ≤ ${PREEMPT_TARGET_MS} (endpointing + TTS first byte + 60)`, verdict(d.medianMs <= PREEMPT_TARGET_MS)]);
+    } else {
+      const ratio = healthyP50 ? d.medianMs / healthyP50 : Number.NaN;
+      const p95Ratio = healthyP50 ? d.p95Ms / byName.get('healthy')!.delay!.p95Ms : Number.NaN;
+      rows.push(['primary LLM never sends a first token', answered, `${d.medianMs} (${ratio.toFixed(2)} × healthy)`, `${d.p95Ms} (${p95Ratio.toFixed(2)} × healthy)`, `p50 ≤ ${STALL_RATIO_TARGET} × healthy turn`, verdict(ratio <= STALL_RATIO_TARGET && c.answered === c.turns)]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  const cpu = cpus();
+  return [
+    'Issue 11 targets: response delay, end of speech → first audio as the caller hears it (ms; nearest-rank percentiles)',
+    `fake delays: endpointing ${LIMIT_DELAYS.endpointingMs}, STT final ${LIMIT_DELAYS.sttFinalMs} after endpointing/Finalize, LLM first token ${LIMIT_DELAYS.llmTtftMs} then ${LIMIT_DELAYS.llmTokensPerSecond} tokens/s, TTS first byte ${LIMIT_DELAYS.ttsTtfbMs}`,
+    `floor:     ${f.floorMs} = ${LIMIT_DELAYS.endpointingMs} + ${LIMIT_DELAYS.sttFinalMs} + ${LIMIT_DELAYS.llmTtftMs} + ${LIMIT_DELAYS.ttsTtfbMs} + ${FRAME_MS} (one audio frame)`,
+    `machine:   ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`,
+    `load:      ${f.loadAtStart.map((l) => l.toFixed(2)).join(' / ')} at the start, ${f.loadAtEnd.map((l) => l.toFixed(2)).join(' / ')} at the end (1 / 5 / 15 min; other work inflates every "floor + X")`,
+    '',
+    ...lines,
+    '',
+    'where the time goes (the worker\'s turn_trace, p50 ms from the end of speech):',
+    ...f.cases.map((c) => `  ${c.name}: ${Object.entries(c.stagesP50).map(([stage, ms]) => `${stage.replace(/At$/, '')} ${ms}`).join(' · ')}`),
+    '',
+    ...f.cases.flatMap((c) => c.notes.map((n) => `${c.name}: ${n}`)),
+    // A stalled primary costs about the hedge delay on top of a healthy turn, whatever the turn: the ratio grows as
+    // the healthy turn shrinks towards the floor.
+    ...(f.hedgeDelayMs !== undefined
+      ? [`stalledPrimary: at the floor the same hedge delay would make it ≈ (${f.floorMs} + ${f.hedgeDelayMs}) / ${f.floorMs} = ${((f.floorMs + f.hedgeDelayMs) / f.floorMs).toFixed(2)} × the healthy turn (target ${STALL_RATIO_TARGET}: a hedge after ≤ ${Math.round((STALL_RATIO_TARGET - 1) * f.floorMs)} ms)`]
+      : []),
+  ].join('\n');
+}
