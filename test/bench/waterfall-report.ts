@@ -71,7 +71,7 @@ export interface WaterfallFigures {
   /** The first row split: the caller's last loud audio reaching the worker (WebRTC in), then the VAD's lag after it. */
   lastLoudIn: Summary | undefined;
   vadLag: Summary | undefined;
-  /** Turns the STT endpoint ended: turn end → final transcript in hand (the Deepgram adapter still waits for its Finalize flush). */
+  /** Turns the STT endpoint ended: turn end → final transcript in hand (0 when the answer starts on the final words; Deepgram's Finalize flush runs in the background). */
   sttAfterEndpoint: Summary | undefined;
 }
 
@@ -143,7 +143,7 @@ export function waterfallTable(f: WaterfallFigures): string {
     `  overhead by what ended the turn (silence counted: VAD ${END_OF_TURN_SILENCE_MS} ms, STT endpoint ${STT_ENDPOINTING_MS} ms): ` +
       Object.entries(f.overheadBySignal).map(([k, o]) => `${k} p50 ${r(o.p50Ms)} / p95 ${r(o.p95Ms)} ms (${o.n} turns)`).join('; '),
     ...(f.sttAfterEndpoint
-      ? [`  turns the STT endpoint ended: their final was in hand at the turn end, yet the transcript came ${r(f.sttAfterEndpoint.medianMs)} ms later (p50; the Deepgram adapter waits for its Finalize flush)`]
+      ? [`  turns the STT endpoint ended: their final was in hand at the turn end, and the transcript was taken ${r(f.sttAfterEndpoint.medianMs)} ms later (p50; the Finalize flush runs in the background)`]
       : []),
     '  where the figures come from:',
     ...Object.values(d).map((v) => `    - ${v.source}`),
@@ -212,7 +212,7 @@ export function readmeSnippet(f: WaterfallFigures, svgPath: string): string {
       `**overhead** = end-to-end − (end-of-turn silence + STT final + LLM TTFT + TTS TTFB): p50 ${r(f.overhead.p50Ms)} ms, p95 ${r(f.overhead.p95Ms)} ms ` +
       `(${Object.entries(f.overheadBySignal).map(([k, o]) => `turns ended by ${k.replace('_', ' ')}: p50 ${r(o.p50Ms)} ms`).join(', ')}).`,
     ...(f.sttAfterEndpoint
-      ? ['', `Where it goes: when Deepgram's endpoint ends the turn its final is already in hand, yet the transcript reaches the LLM ${r(f.sttAfterEndpoint.medianMs)} ms later (the adapter waits for its Finalize flush); ` +
+      ? ['', `Where it goes: when Deepgram's endpoint ends the turn its final is already in hand, and the transcript reaches the LLM ${r(f.sttAfterEndpoint.medianMs)} ms later (the Finalize flush runs in the background); ` +
           (f.lastLoudIn && f.vadLag ? `the caller's audio takes ${r(f.lastLoudIn.medianMs)} ms to reach the worker's loop and the VAD ${r(f.vadLag.medianMs)} ms more to hear silence; ` : '') +
           `the LLM and TTS add ${r(f.segments[4]!.oursMedianMs)} and ${r(f.segments[6]!.oursMedianMs)} ms over their configured delays; WebRTC out ${r(f.segments[8]!.gap?.medianMs)} ms. ` +
           'Other work on the machine raises the transport figures (the bench prints the load average).']
