@@ -6,7 +6,7 @@ import type { TurnTiming } from '../../functions/contract.ts';
 import { ChainExhaustedError } from '../fallback/errors.ts';
 import type { ChatMessage } from '../providers/types.ts';
 import { turnMetricsOf } from '../transport/types.ts';
-import { speakAnswer, type AnswerDeps, type ReplySource } from './answer.ts';
+import { speakAnswer, type AnswerDeps, type AnswerResult, type ReplySource } from './answer.ts';
 import type { EngineClock } from './clock.ts';
 import type { SpokenTimeline } from './heard-text.ts';
 import type { ConversationHistory } from './history.ts';
@@ -14,6 +14,9 @@ import type { StateMachine } from './state-machine.ts';
 import type { TurnTrace } from './turn-trace.ts';
 import type { ConversationOptions } from './types.ts';
 import { waitOn } from './wait.ts';
+
+/** Roughly how many characters a token is (English): for the cost of an answer cut before the model said its usage. */
+const CHARS_PER_TOKEN = 4;
 
 export type ReplyKind = 'answer' | 'greeting' | 'idle_prompt' | 'apology';
 
@@ -32,8 +35,12 @@ export interface ReplyHandle {
 
 /** A reply started before the turn is certain (preemptive generation): the LLM runs, nothing is said yet. */
 export interface SpeculativeReply extends ReplyHandle {
-  /** The turn ended with these words: the caller's words go into history and the answer may be spoken. */
-  commit(): void;
+  /**
+   * The turn ended with these words: the caller's words go into history and the answer may be spoken. `final` brings
+   * the turn's figures (and the words as the STT finally wrote them). False when the answer can no longer be used: it
+   * was dropped or is over, or the conversation changed since it was asked for (it would be stale).
+   */
+  commit(final?: Partial<AnswerRequest>): boolean;
 }
 
 export interface AnswerRequest {
@@ -62,6 +69,8 @@ class Reply implements ReplyHandle {
   started = false;
   /** Speculative and not committed (yet): no figures, no history of its own. */
   uncommitted = false;
+  /** Its first audio was queued. */
+  spoke = false;
   readonly kind: ReplyKind;
   readonly #played: () => number;
 
@@ -91,6 +100,8 @@ export class ReplyScheduler {
   #turn = 0;
   #answers = 0;
   #lines = 0;
+  /** The reply whose playout is held (talk over it that may be no interruption). */
+  #pausedFor: Reply | undefined;
 
   constructor(options: ConversationOptions, clock: EngineClock, state: StateMachine, history: ConversationHistory) {
     this.#o = options;
@@ -123,11 +134,47 @@ export class ReplyScheduler {
   interruptAll(reason: string): void {
     const c = this.#current;
     if (!c || c.controller.signal.aborted) return;
-    c.cutAtPlayedMs = this.#o.transport.output.playedMs();
-    this.#o.transport.output.clear();
+    const sink = this.#o.transport.output;
+    c.cutAtPlayedMs = sink.playedMs();
+    sink.clear();
+    // Cut while held: the caller heard it stop at the pause; the next reply must not start paused.
+    this.#unpause();
     c.cancel(reason);
     this.#state.to('listening', reason);
     this.#o.log.info({ event: 'interrupted', reason }, 'agent interrupted');
+  }
+
+  /**
+   * Talk over the agent that may be no interruption: playout holds at once (nothing is dropped) and the reply goes on
+   * being prepared. Then either `interruptAll` (it was one) or `resume` (it was not). Returns the held reply, or
+   * undefined when there is nothing to hold (nothing playing, already cut, or only a speculation).
+   */
+  pause(): ReplyHandle | undefined {
+    const c = this.#current;
+    if (!c || c.controller.signal.aborted || c.uncommitted) return undefined;
+    this.#o.transport.output.pause();
+    this.#pausedFor = c;
+    this.#state.to('listening', 'paused');
+    this.#o.log.info({ event: 'paused' }, 'agent paused: talk over it');
+    return c;
+  }
+
+  /** Plays on from the exact sample where `pause` held it. */
+  resume(): void {
+    const c = this.#pausedFor;
+    if (!c) return;
+    this.#unpause();
+    if (this.#current === c && !c.controller.signal.aborted) this.#state.to(c.spoke ? 'speaking' : 'thinking', 'resumed');
+    this.#o.log.info({ event: 'resumed' }, 'agent resumed: the talk over it had no words');
+  }
+
+  get paused(): boolean {
+    return this.#pausedFor !== undefined;
+  }
+
+  #unpause(): void {
+    this.#pausedFor = undefined;
+    if (this.#o.transport.output.paused) this.#o.transport.output.resume();
   }
 
   /** The caller's turn, answered by the LLM once the reply before it is over. */
@@ -176,16 +223,23 @@ export class ReplyScheduler {
   speculate(request: AnswerRequest): SpeculativeReply {
     let open: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (open = resolve));
-    const handle = this.#schedule('answer', async (reply) => this.#respond(reply, request, held)) as Reply;
+    // Its own copy: commit() brings the turn's final figures into it.
+    const live: AnswerRequest = { ...request };
+    const revision = this.#history.revision;
+    const handle = this.#schedule('answer', async (reply) => this.#respond(reply, live, held)) as Reply;
     handle.held = held;
     handle.uncommitted = true;
     return Object.assign(handle, {
-      commit: () => {
-        if (!handle.uncommitted || handle.controller.signal.aborted) return;
+      commit: (final: Partial<AnswerRequest> = {}) => {
+        if (!handle.uncommitted || handle.over || handle.controller.signal.aborted) return false;
+        // The model was asked with the conversation as it stood: anything added since would make the answer stale.
+        if (this.#history.revision !== revision) return false;
+        Object.assign(live, final);
         handle.uncommitted = false;
-        this.#addUser(request.userText);
+        this.#addUser(live.userText);
         if (this.#current === handle) this.#state.to('thinking', 'end of turn');
         open();
+        return true;
       },
     });
   }
@@ -210,9 +264,15 @@ export class ReplyScheduler {
     if (!held) this.#state.to('thinking', 'end of turn');
     const messages = held ? withUser(this.#history.forModel(), request.userText) : this.#history.forModel();
     const llm = { system: this.#o.systemPrompt, messages, maxTokens: this.#o.llmMaxTokens };
+    const startedAtEpochMs = this.#clock.epochMs();
+    const startedAtMs = this.#clock.now();
     const result = await this.#speak(reply, { llm }, segment, request.trace);
+    if (reply.uncommitted) {
+      this.#countDropped(result, startedAtMs, startedAtEpochMs);
+      return undefined;
+    }
     const text = this.#remember(reply, result.text, result.timeline, segment);
-    if (reply.superseded || reply.uncommitted) return undefined;
+    if (reply.superseded) return undefined;
     const interrupted = reply.cutAtPlayedMs !== undefined;
     const turnTiming: TurnTiming = {
       turn: ++this.#turn,
@@ -238,14 +298,14 @@ export class ReplyScheduler {
   async #speak(reply: Reply, source: ReplySource, segmentId: string, trace?: TurnTrace) {
     const sink = this.#o.transport.output;
     reply.startWrittenMs = sink.playedMs() + sink.queuedMs();
-    const deps = { ...this.#deps(reply.kind), ...(reply.held ? { held: reply.held } : {}) };
+    const deps = { ...this.#deps(reply), ...(reply.held ? { held: reply.held } : {}) };
     const result = await speakAnswer(deps, source, segmentId, reply.controller.signal, trace);
     await this.#drain(reply.controller.signal);
     return result;
   }
 
   #schedule(kind: ReplyKind, work: (reply: Reply) => Promise<ChainExhaustedError | undefined>): ReplyHandle {
-    const reply = new Reply(kind, () => this.#o.transport.output.playedMs());
+    const reply: Reply = new Reply(kind, () => this.#o.transport.output.playedMs());
     this.#pending++;
     const run = async () => {
       if (reply.controller.signal.aborted) return;
@@ -259,6 +319,7 @@ export class ReplyScheduler {
           this.#o.log.error({ event: 'turn_failed', reason: err instanceof Error ? err.message : String(err) }, 'turn failed');
         }
       } finally {
+        if (this.#pausedFor === reply) this.#unpause();
         this.#current = undefined;
         if (this.#state.state !== 'listening') this.#state.to('listening', 'turn over');
       }
@@ -277,7 +338,8 @@ export class ReplyScheduler {
     return reply;
   }
 
-  #deps(kind: ReplyKind): AnswerDeps {
+  #deps(reply: Reply): AnswerDeps {
+    const kind = reply.kind;
     return {
       llm: this.#o.llm,
       tts: this.#o.tts,
@@ -286,7 +348,11 @@ export class ReplyScheduler {
       resampler: this.#o.resampler,
       onOutcome: (o) => this.#o.report.record(o),
       publish: (t) => void this.#o.transport.publishTranscription(t).catch(() => undefined),
-      onFirstAudio: () => this.#state.to('speaking', kind === 'answer' ? 'first audio' : kind),
+      onFirstAudio: () => {
+        reply.spoke = true;
+        // Held: the caller hears nothing yet, and resume() says when it speaks.
+        if (this.#pausedFor !== reply) this.#state.to('speaking', kind === 'answer' ? 'first audio' : kind);
+      },
       setTimer: this.#clock.setTimer,
     };
   }
@@ -296,6 +362,23 @@ export class ReplyScheduler {
     while (!signal.aborted && sink.queuedMs() > 0) {
       await waitOn(this.#clock.setTimer, Math.min(100, Math.max(10, sink.queuedMs())), signal);
     }
+  }
+
+  /**
+   * A dropped speculation's LLM stream was cut before its end, so the chain recorded no outcome for it: its tokens
+   * were paid for all the same, and go into the outcomes (estimated from the text, as for a continuation's budget).
+   */
+  #countDropped(result: AnswerResult, startedAtMs: number, startedAtEpochMs: number): void {
+    if (result.llmDone || !result.generated || !result.providers.llm) return;
+    this.#o.report.record({
+      modality: 'llm',
+      provider: result.providers.llm,
+      ok: true,
+      ...(result.llmTtftMs !== undefined ? { ttfbMs: result.llmTtftMs } : {}),
+      durationMs: Math.max(0, this.#clock.now() - startedAtMs),
+      tokens: Math.ceil(result.generated.length / CHARS_PER_TOKEN),
+      atMs: Math.round(startedAtEpochMs),
+    });
   }
 
   /** Writes what the caller heard of a reply to history; returns it. */

@@ -29,7 +29,7 @@ export const TRACE_STAGES = [
 export type TraceStage = (typeof TRACE_STAGES)[number];
 
 /** What ended the caller's turn. */
-export type EndSignal = 'vad_silence' | 'stt_endpoint' | 'input_ended';
+export type EndSignal = 'vad_silence' | 'stt_endpoint' | 'input_ended' | 'no_words';
 
 export class TurnTrace {
   readonly at: Partial<Record<TraceStage, number>> = {};
