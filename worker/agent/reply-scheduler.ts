@@ -71,6 +71,8 @@ class Reply implements ReplyHandle {
   uncommitted = false;
   /** Its first audio was queued. */
   spoke = false;
+  /** Started as a speculation (preemptive generation), then committed. */
+  preempted = false;
   readonly kind: ReplyKind;
   readonly #played: () => number;
 
@@ -120,10 +122,17 @@ export class ReplyScheduler {
     return this.#pending;
   }
 
-  /** What the agent is saying is only a courtesy (greeting, idle prompt): it gives way as soon as the caller speaks. */
+  /**
+   * What the agent is saying gives way as soon as the caller speaks: a courtesy (greeting, idle prompt), or a preempted
+   * answer that has not yet played a barge-in's worth. Preemption moves an answer forward by about the LLM's first
+   * token: a caller who goes on after a pause the turn detector took for the end meets that answer at its very
+   * start, where without preemption it would still be thinking (and be cancelled at once).
+   */
   get yieldsAtOnce(): boolean {
-    const kind = this.#current?.kind;
-    return kind === 'greeting' || kind === 'idle_prompt';
+    const c = this.#current;
+    if (c?.kind === 'greeting' || c?.kind === 'idle_prompt') return true;
+    if (!c?.preempted || c.startWrittenMs === undefined) return false;
+    return !c.spoke || this.#o.transport.output.playedMs() - c.startWrittenMs < this.#o.bargeInMinMs;
   }
 
   async idle(): Promise<void> {
@@ -236,6 +245,7 @@ export class ReplyScheduler {
         if (this.#history.revision !== revision) return false;
         Object.assign(live, final);
         handle.uncommitted = false;
+        handle.preempted = true;
         this.#addUser(live.userText);
         if (this.#current === handle) this.#state.to('thinking', 'end of turn');
         open();
