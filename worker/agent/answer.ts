@@ -167,7 +167,7 @@ export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segment
       const ttsStarted = deps.now();
       if (trace && index === 0) {
         trace.mark('ttsFirstTextAt');
-        trace.firstTextWords = wordCount(text);
+        trace.setFirstTextWords(wordCount(text));
       }
       let first = true;
       const chunkIndex = index;

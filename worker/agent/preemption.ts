@@ -12,6 +12,7 @@
 // turns out to be none. A dropped answer never reaches the caller: speculation is held before the transport.
 import type { ReplyHandle, ReplyScheduler, AnswerRequest, SpeculativeReply } from './reply-scheduler.ts';
 import type { Utterance } from './turn-detector.ts';
+import { TurnTrace } from './turn-trace.ts';
 import type { AgentLogger } from './types.ts';
 
 /** Speculative answers one utterance may start (the first and two re-starts): each dropped one cost tokens. */
@@ -121,7 +122,9 @@ export class Preemption {
     if (this.#o.replies.scheduled - this.#dropping.size > 0) return;
     w.starts++;
     this.counts.started++;
-    const reply = this.#o.replies.speculate({ userText: u.transcript.words, speechEndedAtMs: w.speechEndedAtMs, timing: {}, sttFailovers: 0, trace: u.trace });
+    // Its own trace: a dropped answer's stage times must not pass for the turn's (commit forwards them).
+    const trace = new TurnTrace();
+    const reply = this.#o.replies.speculate({ userText: u.transcript.words, speechEndedAtMs: w.speechEndedAtMs, timing: {}, sttFailovers: 0, trace });
     w.answer = { reply, words };
   }
 

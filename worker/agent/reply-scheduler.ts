@@ -243,6 +243,7 @@ export class ReplyScheduler {
         if (!handle.uncommitted || handle.over || handle.controller.signal.aborted) return false;
         // The model was asked with the conversation as it stood: anything added since would make the answer stale.
         if (this.#history.revision !== revision) return false;
+        if (final.trace && live.trace && final.trace !== live.trace) live.trace.forwardTo(final.trace);
         Object.assign(live, final);
         handle.uncommitted = false;
         handle.preempted = true;

@@ -198,6 +198,20 @@ describe('preemptive generation', () => {
     expect(r.llm.calls.at(-1)!.request.messages).toEqual([{ role: 'user', text: 'what time is it in Paris' }]);
   });
 
+  it('the turn trace: a preempted turn says so and has its LLM stages; a dropped answer leaves no stage on the turn it did not answer', async () => {
+    const traces: Record<string, number | boolean | string>[] = [];
+    const log = { info: (o: object) => void ((o as { event?: string }).event === 'turn_trace' && traces.push(o as never)), warn: () => undefined, error: () => undefined, debug: () => undefined };
+    await run({ caller: CALLER, stt: [deepgram('what time is it', 'What time is it?')], llm: [{ tokens: ['Noon.'], firstTokenMs: 150 }], options: { log } });
+    await run({ caller: CALLER, stt: [deepgram('what time is it', 'what time is it in Paris')], llm: [{ tokens: ['Noon.'], firstTokenMs: 150 }], options: { log } });
+    const [preempted, dropped] = traces as Record<string, number>[];
+    expect(preempted).toMatchObject({ preempted: true });
+    expect(preempted!.llmRequestAt).toBeLessThan(preempted!.turnEndAt!);
+    for (const stage of ['llmFirstTokenAt', 'ttsFirstTextAt', 'ttsFirstByteAt']) expect(preempted![stage], stage).toBeDefined();
+    expect(dropped).toMatchObject({ preempted: false });
+    expect(dropped!.llmRequestAt).toBeGreaterThanOrEqual(dropped!.sttFinalAt!);
+    expect(dropped!.ttsFirstTextAt).toBeGreaterThanOrEqual(dropped!.llmFirstTokenAt!);
+  });
+
   it('switched off (PREEMPTIVE_GENERATION=off): the LLM waits for the turn end', async () => {
     const r = await run({ caller: CALLER, stt: [deepgram('what time is it', 'what time is it')], llm: [{ tokens: ['Noon.'] }], options: { preemptiveGeneration: false } });
     expect(r.llm.calls).toHaveLength(1);
