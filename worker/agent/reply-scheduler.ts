@@ -6,7 +6,8 @@ import type { TurnTiming } from '../../functions/contract.ts';
 import { ChainExhaustedError } from '../fallback/errors.ts';
 import type { ChatMessage } from '../providers/types.ts';
 import { turnMetricsOf } from '../transport/types.ts';
-import { speakAnswer, type AnswerDeps, type AnswerResult, type ReplySource } from './answer.ts';
+import { speakAnswer, type AnswerDeps, type ReplySource } from './answer.ts';
+import { droppedAnswerCost } from './dropped-answer-cost.ts';
 import type { EngineClock } from './clock.ts';
 import type { SpokenTimeline } from './heard-text.ts';
 import type { ConversationHistory } from './history.ts';
@@ -14,9 +15,6 @@ import type { StateMachine } from './state-machine.ts';
 import type { TurnTrace } from './turn-trace.ts';
 import type { ConversationOptions } from './types.ts';
 import { waitOn } from './wait.ts';
-
-/** Roughly how many characters a token is (English): for the cost of an answer cut before the model said its usage. */
-const CHARS_PER_TOKEN = 4;
 
 export type ReplyKind = 'answer' | 'greeting' | 'idle_prompt' | 'apology';
 
@@ -279,7 +277,8 @@ export class ReplyScheduler {
     const startedAtMs = this.#clock.now();
     const result = await this.#speak(reply, { llm }, segment, request.trace);
     if (reply.uncommitted) {
-      this.#countDropped(result, startedAtMs, startedAtEpochMs);
+      const cost = droppedAnswerCost(result, Math.max(0, this.#clock.now() - startedAtMs), startedAtEpochMs);
+      if (cost) this.#o.report.record(cost);
       return undefined;
     }
     const text = this.#remember(reply, result.text, result.timeline, segment);
@@ -373,23 +372,6 @@ export class ReplyScheduler {
     while (!signal.aborted && sink.queuedMs() > 0) {
       await waitOn(this.#clock.setTimer, Math.min(100, Math.max(10, sink.queuedMs())), signal);
     }
-  }
-
-  /**
-   * A dropped speculation's LLM stream was cut before its end, so the chain recorded no outcome for it: its tokens
-   * were paid for all the same, and go into the outcomes (estimated from the text, as for a continuation's budget).
-   */
-  #countDropped(result: AnswerResult, startedAtMs: number, startedAtEpochMs: number): void {
-    if (result.llmDone || !result.generated || !result.providers.llm) return;
-    this.#o.report.record({
-      modality: 'llm',
-      provider: result.providers.llm,
-      ok: true,
-      ...(result.llmTtftMs !== undefined ? { ttfbMs: result.llmTtftMs } : {}),
-      durationMs: Math.max(0, this.#clock.now() - startedAtMs),
-      tokens: Math.ceil(result.generated.length / CHARS_PER_TOKEN),
-      atMs: Math.round(startedAtEpochMs),
-    });
   }
 
   /** Writes what the caller heard of a reply to history; returns it. */
