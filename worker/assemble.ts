@@ -70,6 +70,8 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
       idlePromptMs: o.config.IDLE_PROMPT_MS,
       idlePromptText: o.config.IDLE_PROMPT_TEXT,
       apologyText: o.config.APOLOGY_TEXT,
+      preemptiveGeneration: o.config.PREEMPTIVE_GENERATION,
+      resumeFalseInterruptions: o.config.RESUME_FALSE_INTERRUPTIONS,
     },
     vad,
   );

@@ -4,6 +4,12 @@ import { z } from 'zod';
 
 const ms = (fallback: number, max = 86_400_000) => z.coerce.number().int().min(0).max(max).default(fallback);
 
+const onOff = (fallback: 'on' | 'off') =>
+  z
+    .enum(['on', 'off'])
+    .default(fallback)
+    .transform((v) => v === 'on');
+
 const providerList = (fallback: string) =>
   z
     .string()
@@ -23,6 +29,11 @@ const schema = z.object({
   END_OF_TURN_SILENCE_MS: ms(500, 5_000),
   EARLY_END_SILENCE_MS: ms(200, 5_000),
   IDLE_PROMPT_MS: ms(20_000),
+  // The LLM (and the first sentence's TTS) start when the caller falls silent, before the turn is certain; the answer
+  // is used only if the turn ends with the same words, else dropped unheard (its tokens still paid).
+  PREEMPTIVE_GENERATION: onOff('on'),
+  // Talk over the agent pauses it; it plays on from where it stopped when the STT finds no words in it.
+  RESUME_FALSE_INTERRUPTIONS: onOff('on'),
   IDLE_PROMPT_TEXT: z.string().min(1).default('Are you still there?'),
   APOLOGY_TEXT: z.string().min(1).default("Sorry, I'm having trouble right now. Could you say that again?"),
   // LLM hedging: when the primary has no first token after its usual time (measured, worker/fallback/hedge-delay.ts),

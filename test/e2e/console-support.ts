@@ -250,7 +250,9 @@ export async function tearDown(fakes: Fakes | undefined, dir: string | undefined
 
 /** The settings every run shares: no greeting and no idle prompt unless a test asks for them. */
 export function consoleEnv(fakes: Fakes, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...fakes.env, GREETING: '', IDLE_PROMPT_MS: '0', ...extra };
+  // The fake OpenAI hands out its scripted replies one per request: a dropped preemptive request would take the next
+  // turn's. Tests that script replies run without preemption; console-preempt.test.ts runs with it.
+  return { ...fakes.env, GREETING: '', IDLE_PROMPT_MS: '0', PREEMPTIVE_GENERATION: 'off', ...extra };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -47,13 +47,20 @@ export interface AnswerDeps {
   /** Timers on the transport's clock (the console's is virtual). */
   setTimer: SetTimer;
   lookahead?: TtsLookahead;
-  /** A speculative reply: text may be produced, but nothing goes to TTS until this settles (the turn is confirmed). */
+  /**
+   * A speculative reply: nothing is played until this settles (the turn is confirmed). The first chunk is synthesised
+   * meanwhile into a buffer that goes out the moment it settles; later chunks wait for it (and an abort drops it all).
+   */
   held?: Promise<void>;
 }
 
 export interface AnswerResult {
   /** Everything the LLM produced (all of it was or is being spoken unless interrupted). */
   text: string;
+  /** What the LLM chain delivered, kept even when the stream was cut. */
+  generated: string;
+  /** The LLM chain finished its answer (its outcome, with the real token count, was recorded). */
+  llmDone: boolean;
   timeline: SpokenTimeline;
   llmTtftMs?: number;
   ttsTtfbMs?: number;
@@ -76,6 +83,8 @@ export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segment
   const started = deps.now();
   const result: AnswerResult = {
     text: '',
+    generated: '',
+    llmDone: false,
     timeline: new SpokenTimeline(deps.sink.playedMs() + deps.sink.queuedMs()),
     providers: {},
     failovers: 0,
@@ -105,6 +114,7 @@ export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segment
           result.llmTtftMs ??= deps.now() - started;
           trace?.mark('llmFirstTokenAt');
           result.providers.llm = ev.provider;
+          result.generated += ev.text;
           for (const c of chunker.push(ev.text)) {
             chunked.push(c);
             chunks.push(c);
@@ -112,6 +122,7 @@ export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segment
         }
         if (ev.type === 'done') {
           result.text = ev.text;
+          result.llmDone = true;
           // Capped at maxTokens: the answer ends there. Retrying or failing over would cost more and be capped too.
           if (ev.finishReason === 'length') result.capped = true;
         }
@@ -141,20 +152,46 @@ export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segment
     }
   };
 
+  // Held (speculative): open once the turn is confirmed. Until then the first chunk's audio waits in `pending`.
+  let open = !deps.held;
+  void deps.held?.then(() => (open = true));
+
   const speak = async () => {
     let index = 0;
     let previous: string | undefined;
     for await (const text of chunks) {
-      if (index === 0 && deps.held) await untilSettledOrAborted(deps.held, signal);
+      if (index > 0 && !open) await untilSettledOrAborted(deps.held!, signal);
       await roomAhead();
       if (signal.aborted) break;
       const resamplers = new Map<number, Resampler>();
       const ttsStarted = deps.now();
       if (trace && index === 0) {
         trace.mark('ttsFirstTextAt');
-        trace.firstTextWords = wordCount(text);
+        trace.setFirstTextWords(wordCount(text));
       }
       let first = true;
+      const chunkIndex = index;
+      const out = (pcm: Int16Array, provider: string) => {
+        if (trace && result.firstAudioAtMs === undefined) deps.sink.onNextOut?.((at) => trace.mark('firstFrameOutAt', at));
+        deps.sink.write(pcm);
+        result.timeline.add(text, (pcm.length / deps.sink.sampleRate) * 1000, chunkIndex);
+        result.providers.tts = provider;
+        if (first) {
+          first = false;
+          deps.publish({ speaker: 'agent', text, final: true, segmentId: `${segmentId}-${chunkIndex}` });
+          if (result.firstAudioAtMs === undefined) {
+            result.firstAudioAtMs = deps.now();
+            result.ttsTtfbMs ??= result.firstAudioAtMs - ttsStarted;
+            deps.onFirstAudio();
+          }
+        }
+      };
+      const pending: { pcm: Int16Array; provider: string }[] = [];
+      const release = () => {
+        if (signal.aborted) return;
+        for (const p of pending.splice(0)) out(p.pcm, p.provider);
+      };
+      if (!open) void untilSettledOrAborted(deps.held!, signal).then(release);
       for await (const ev of deps.tts.speak(text, signal, previous)) {
         if (ev.type === 'failover') {
           result.failovers++;
@@ -168,20 +205,19 @@ export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segment
           pcm = r.process(pcm);
         }
         if (pcm.length === 0 || signal.aborted) continue;
-        if (trace && result.firstAudioAtMs === undefined) deps.sink.onNextOut?.((at) => trace.mark('firstFrameOutAt', at));
-        deps.sink.write(pcm);
-        result.timeline.add(text, (pcm.length / deps.sink.sampleRate) * 1000, index);
-        result.providers.tts = ev.provider;
-        if (first) {
-          first = false;
-          deps.publish({ speaker: 'agent', text, final: true, segmentId: `${segmentId}-${index}` });
-          if (result.firstAudioAtMs === undefined) {
-            result.firstAudioAtMs = deps.now();
-            result.ttsTtfbMs = result.firstAudioAtMs - ttsStarted;
-            deps.onFirstAudio();
-          }
+        if (open && pending.length === 0) {
+          out(pcm, ev.provider);
+          continue;
         }
+        // Synthesised ahead of the confirmed turn: its first byte is the voice's, not the wait's.
+        if (result.ttsTtfbMs === undefined && pending.length === 0) result.ttsTtfbMs = deps.now() - ttsStarted;
+        pending.push({ pcm, provider: ev.provider });
       }
+      if (pending.length > 0) {
+        await untilSettledOrAborted(deps.held!, signal);
+        release();
+      }
+      if (signal.aborted) break;
       previous = text;
       index++;
     }

@@ -5,7 +5,9 @@ import type { TurnTiming } from '../../functions/contract.ts';
 import { ChainExhaustedError } from '../fallback/errors.ts';
 import type { Transport } from '../transport/types.ts';
 import { clockOf, type EngineClock } from './clock.ts';
+import { FalseInterruptions } from './false-interruption.ts';
 import { ConversationHistory } from './history.ts';
+import { Preemption } from './preemption.ts';
 import { ReplyScheduler, type AnswerRequest, type ReplyHandle } from './reply-scheduler.ts';
 import { StateMachine, type ConversationState } from './state-machine.ts';
 import { TurnDetector, type TurnEvent, type Utterance } from './turn-detector.ts';
@@ -26,6 +28,10 @@ export class Conversation {
   readonly #turns: TurnDetector;
   readonly #replies: ReplyScheduler;
   readonly #answered = new Map<Utterance, Answered>();
+  /** PREEMPTIVE_GENERATION: answers asked for before the turn is certain (undefined when off). */
+  readonly preemption: Preemption | undefined;
+  /** RESUME_FALSE_INTERRUPTIONS: talk over the agent pauses it until the STT hears words (undefined when off). */
+  readonly falseInterruptions: FalseInterruptions | undefined;
   #greeted = false;
   #idleTimer: { cancel(): void } | undefined;
   #idlePrompted = false;
@@ -53,6 +59,19 @@ export class Conversation {
       onEvent: (ev) => this.#onTurnEvent(ev),
       log: options.log,
     });
+    if (options.preemptiveGeneration) {
+      this.preemption = new Preemption({ replies: this.#replies, log: options.log, mayAnswer: (u) => !u.overAgent || u.bargedIn });
+    }
+    if (options.resumeFalseInterruptions) {
+      this.falseInterruptions = new FalseInterruptions({
+        replies: this.#replies,
+        clock: this.#clock,
+        log: options.log,
+        quietMs: options.earlyEndSilenceMs,
+        silenceAfter: (u) => this.#turns.silenceAfter(u),
+        endIfQuiet: (u) => void this.#turns.endIfQuiet(u),
+      });
+    }
     this.#lastActivityMs = this.#clock.now();
     this.state.onTransition((tr) => {
       void this.#t.setAgentState(agentStateOf(tr.to)).catch(() => undefined);
@@ -107,8 +126,11 @@ export class Conversation {
         this.#idlePrompted = false;
         // The STT's flush finishes in the background: the run waits for it before it ends.
         void this.#track(ev.utterance.transcript.finished);
+        this.preemption?.opened(ev.utterance);
         return;
       case 'interrupt':
+        // Playing, it only pauses until the STT says whether there were words (false-interruption.ts).
+        if (ev.reason === 'barge-in' && this.falseInterruptions?.suspect(ev.utterance)) return;
         this.#replies.interruptAll(ev.reason);
         return;
       case 'end_of_turn':
@@ -119,8 +141,16 @@ export class Conversation {
         this.#lateWords(ev.utterance, ev.text);
         return;
       case 'speech_stopped':
+        this.falseInterruptions?.stopped(ev.utterance);
+        this.preemption?.stopped(ev.utterance, ev.atMs);
+        return;
+      case 'speech_resumed':
+        this.falseInterruptions?.resumedSpeaking(ev.utterance);
+        this.preemption?.resumed(ev.utterance);
+        return;
       case 'stt_end_of_speech':
-        return; // the hooks a preemptive reply starts from
+        this.preemption?.sttEndOfSpeech(ev.utterance);
+        return;
     }
   }
 
@@ -129,14 +159,18 @@ export class Conversation {
     const finalAtMs = this.#clock.now();
     u.trace.mark('sttFinalAt');
     const speechEndedAtMs = u.speechEndedAtMs ?? finalAtMs;
+    // Talk over a paused agent: its words (or their absence) say whether it was an interruption.
+    this.falseInterruptions?.ended(u, t.text);
     if (t.error instanceof ChainExhaustedError) {
       this.#o.log.warn({ event: 'stt_chain_exhausted', failures: t.error.failures.length }, 'no speech-to-text provider answered');
       if (!t.text) {
+        this.preemption?.forget(u);
         await this.#replies.apologize().done;
         return;
       }
     }
     // Talking over the agent briefly (a backchannel, a cough) is not a turn.
+    if ((u.overAgent && !u.bargedIn) || !t.text) this.preemption?.forget(u);
     if (u.overAgent && !u.bargedIn) return;
     if (!t.text) {
       // A sound that cut an answer before it played was no turn after all: the caller still deserves that answer.
@@ -150,7 +184,8 @@ export class Conversation {
       ...(t.provider ? { providers: { stt: t.provider } } : {}),
     };
     const request: AnswerRequest = { userText: t.text, speechEndedAtMs, timing, sttFailovers: t.failovers, trace: u.trace };
-    const answered: Answered = { handle: this.#replies.answer(request), request };
+    const preempted = this.preemption?.settle(u, request);
+    const answered: Answered = { handle: preempted ?? this.#replies.answer(request), request };
     this.#answered.set(u, answered);
     // Late words may replace the answer: wait for whichever answers the turn in the end.
     for (let handle; handle !== answered.handle; ) {
@@ -158,7 +193,7 @@ export class Conversation {
       await handle.done;
     }
     this.#answered.delete(u);
-    u.trace.emit(this.#o.log, { utterance: u.id, words: answered.request.userText.split(/\s+/).length });
+    u.trace.emit(this.#o.log, { utterance: u.id, words: answered.request.userText.split(/\s+/).length, preempted: preempted !== undefined && answered.handle === preempted });
     this.#lastActivityMs = this.#clock.now();
   }
 

@@ -5,6 +5,8 @@ import type { ChatMessage } from '../providers/types.ts';
 export class ConversationHistory {
   readonly #messages: HistoryMessage[] = [];
   readonly #max: number;
+  /** Counts every change: an answer prepared for one version of the conversation is stale in another. */
+  #revision = 0;
 
   constructor(max: number, initial: HistoryMessage[] = []) {
     this.#max = max;
@@ -12,6 +14,7 @@ export class ConversationHistory {
   }
 
   add(message: HistoryMessage): void {
+    this.#revision++;
     const last = this.#messages[this.#messages.length - 1];
     // Two caller turns in a row (an answer that never got out) read better to the model as one.
     if (last && last.role === 'user' && message.role === 'user') {
@@ -20,6 +23,10 @@ export class ConversationHistory {
       this.#messages.push({ ...message });
     }
     while (this.#messages.length > this.#max) this.#messages.shift();
+  }
+
+  get revision(): number {
+    return this.#revision;
   }
 
   get messages(): readonly HistoryMessage[] {

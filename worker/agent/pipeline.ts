@@ -22,6 +22,8 @@ export const PIPELINE: readonly Stage[] = [
   { name: 'STT chain', module: 'fallback/stt-chain.ts', does: 'streams the utterance (pre-roll + every frame after) to the first healthy provider, replays it on failover' },
   { name: 'turn detection', module: 'agent/turn-detector.ts', does: 'utterances from VAD + audio + STT endpointing; end of turn; barge-in' },
   { name: 'transcript', module: 'agent/utterance-transcript.ts', does: 'the words of an utterance, settled as soon as the STT finalised them; late words flagged' },
+  { name: 'preemption', module: 'agent/preemption.ts', does: 'asks for the answer when the caller falls silent; used if the turn ends with the same words, else dropped unheard' },
+  { name: 'false interruptions', module: 'agent/false-interruption.ts', does: 'a barge-in pauses the agent; the STT\'s first word cuts it, none lets it play on from where it stopped' },
   { name: 'reply scheduling', module: 'agent/reply-scheduler.ts', does: 'one reply at a time (answers and fixed lines), cancellable, written to history as heard' },
   { name: 'LLM chain', module: 'fallback/llm-chain.ts', does: 'streams the answer from the first healthy model, hedges a slow one, continues on failover' },
   { name: 'text chunker', module: 'agent/sentence-chunker.ts', does: 'tokens to speakable chunks (a short first clause, then sentences)' },

@@ -7,6 +7,7 @@ import { ChainExhaustedError } from '../fallback/errors.ts';
 import type { ChatMessage } from '../providers/types.ts';
 import { turnMetricsOf } from '../transport/types.ts';
 import { speakAnswer, type AnswerDeps, type ReplySource } from './answer.ts';
+import { droppedAnswerCost } from './dropped-answer-cost.ts';
 import type { EngineClock } from './clock.ts';
 import type { SpokenTimeline } from './heard-text.ts';
 import type { ConversationHistory } from './history.ts';
@@ -32,8 +33,12 @@ export interface ReplyHandle {
 
 /** A reply started before the turn is certain (preemptive generation): the LLM runs, nothing is said yet. */
 export interface SpeculativeReply extends ReplyHandle {
-  /** The turn ended with these words: the caller's words go into history and the answer may be spoken. */
-  commit(): void;
+  /**
+   * The turn ended with these words: the caller's words go into history and the answer may be spoken. `final` brings
+   * the turn's figures (and the words as the STT finally wrote them). False when the answer can no longer be used: it
+   * was dropped or is over, or the conversation changed since it was asked for (it would be stale).
+   */
+  commit(final?: Partial<AnswerRequest>): boolean;
 }
 
 export interface AnswerRequest {
@@ -62,6 +67,10 @@ class Reply implements ReplyHandle {
   started = false;
   /** Speculative and not committed (yet): no figures, no history of its own. */
   uncommitted = false;
+  /** Its first audio was queued. */
+  spoke = false;
+  /** Started as a speculation (preemptive generation), then committed. */
+  preempted = false;
   readonly kind: ReplyKind;
   readonly #played: () => number;
 
@@ -91,6 +100,8 @@ export class ReplyScheduler {
   #turn = 0;
   #answers = 0;
   #lines = 0;
+  /** The reply whose playout is held (talk over it that may be no interruption). */
+  #pausedFor: Reply | undefined;
 
   constructor(options: ConversationOptions, clock: EngineClock, state: StateMachine, history: ConversationHistory) {
     this.#o = options;
@@ -109,10 +120,17 @@ export class ReplyScheduler {
     return this.#pending;
   }
 
-  /** What the agent is saying is only a courtesy (greeting, idle prompt): it gives way as soon as the caller speaks. */
+  /**
+   * What the agent is saying gives way as soon as the caller speaks: a courtesy (greeting, idle prompt), or a preempted
+   * answer that has not yet played a barge-in's worth. Preemption moves an answer forward by about the LLM's first
+   * token: a caller who goes on after a pause the turn detector took for the end meets that answer at its very
+   * start, where without preemption it would still be thinking (and be cancelled at once).
+   */
   get yieldsAtOnce(): boolean {
-    const kind = this.#current?.kind;
-    return kind === 'greeting' || kind === 'idle_prompt';
+    const c = this.#current;
+    if (c?.kind === 'greeting' || c?.kind === 'idle_prompt') return true;
+    if (!c?.preempted || c.startWrittenMs === undefined) return false;
+    return !c.spoke || this.#o.transport.output.playedMs() - c.startWrittenMs < this.#o.bargeInMinMs;
   }
 
   async idle(): Promise<void> {
@@ -123,11 +141,47 @@ export class ReplyScheduler {
   interruptAll(reason: string): void {
     const c = this.#current;
     if (!c || c.controller.signal.aborted) return;
-    c.cutAtPlayedMs = this.#o.transport.output.playedMs();
-    this.#o.transport.output.clear();
+    const sink = this.#o.transport.output;
+    c.cutAtPlayedMs = sink.playedMs();
+    sink.clear();
+    // Cut while held: the caller heard it stop at the pause; the next reply must not start paused.
+    this.#unpause();
     c.cancel(reason);
     this.#state.to('listening', reason);
     this.#o.log.info({ event: 'interrupted', reason }, 'agent interrupted');
+  }
+
+  /**
+   * Talk over the agent that may be no interruption: playout holds at once (nothing is dropped) and the reply goes on
+   * being prepared. Then either `interruptAll` (it was one) or `resume` (it was not). Returns the held reply, or
+   * undefined when there is nothing to hold (nothing playing, already cut, or only a speculation).
+   */
+  pause(): ReplyHandle | undefined {
+    const c = this.#current;
+    if (!c || c.controller.signal.aborted || c.uncommitted) return undefined;
+    this.#o.transport.output.pause();
+    this.#pausedFor = c;
+    this.#state.to('listening', 'paused');
+    this.#o.log.info({ event: 'paused' }, 'agent paused: talk over it');
+    return c;
+  }
+
+  /** Plays on from the exact sample where `pause` held it. */
+  resume(): void {
+    const c = this.#pausedFor;
+    if (!c) return;
+    this.#unpause();
+    if (this.#current === c && !c.controller.signal.aborted) this.#state.to(c.spoke ? 'speaking' : 'thinking', 'resumed');
+    this.#o.log.info({ event: 'resumed' }, 'agent resumed: the talk over it had no words');
+  }
+
+  get paused(): boolean {
+    return this.#pausedFor !== undefined;
+  }
+
+  #unpause(): void {
+    this.#pausedFor = undefined;
+    if (this.#o.transport.output.paused) this.#o.transport.output.resume();
   }
 
   /** The caller's turn, answered by the LLM once the reply before it is over. */
@@ -176,16 +230,25 @@ export class ReplyScheduler {
   speculate(request: AnswerRequest): SpeculativeReply {
     let open: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (open = resolve));
-    const handle = this.#schedule('answer', async (reply) => this.#respond(reply, request, held)) as Reply;
+    // Its own copy: commit() brings the turn's final figures into it.
+    const live: AnswerRequest = { ...request };
+    const revision = this.#history.revision;
+    const handle = this.#schedule('answer', async (reply) => this.#respond(reply, live, held)) as Reply;
     handle.held = held;
     handle.uncommitted = true;
     return Object.assign(handle, {
-      commit: () => {
-        if (!handle.uncommitted || handle.controller.signal.aborted) return;
+      commit: (final: Partial<AnswerRequest> = {}) => {
+        if (!handle.uncommitted || handle.over || handle.controller.signal.aborted) return false;
+        // The model was asked with the conversation as it stood: anything added since would make the answer stale.
+        if (this.#history.revision !== revision) return false;
+        if (final.trace && live.trace && final.trace !== live.trace) live.trace.forwardTo(final.trace);
+        Object.assign(live, final);
         handle.uncommitted = false;
-        this.#addUser(request.userText);
+        handle.preempted = true;
+        this.#addUser(live.userText);
         if (this.#current === handle) this.#state.to('thinking', 'end of turn');
         open();
+        return true;
       },
     });
   }
@@ -210,9 +273,16 @@ export class ReplyScheduler {
     if (!held) this.#state.to('thinking', 'end of turn');
     const messages = held ? withUser(this.#history.forModel(), request.userText) : this.#history.forModel();
     const llm = { system: this.#o.systemPrompt, messages, maxTokens: this.#o.llmMaxTokens };
+    const startedAtEpochMs = this.#clock.epochMs();
+    const startedAtMs = this.#clock.now();
     const result = await this.#speak(reply, { llm }, segment, request.trace);
+    if (reply.uncommitted) {
+      const cost = droppedAnswerCost(result, Math.max(0, this.#clock.now() - startedAtMs), startedAtEpochMs);
+      if (cost) this.#o.report.record(cost);
+      return undefined;
+    }
     const text = this.#remember(reply, result.text, result.timeline, segment);
-    if (reply.superseded || reply.uncommitted) return undefined;
+    if (reply.superseded) return undefined;
     const interrupted = reply.cutAtPlayedMs !== undefined;
     const turnTiming: TurnTiming = {
       turn: ++this.#turn,
@@ -238,14 +308,14 @@ export class ReplyScheduler {
   async #speak(reply: Reply, source: ReplySource, segmentId: string, trace?: TurnTrace) {
     const sink = this.#o.transport.output;
     reply.startWrittenMs = sink.playedMs() + sink.queuedMs();
-    const deps = { ...this.#deps(reply.kind), ...(reply.held ? { held: reply.held } : {}) };
+    const deps = { ...this.#deps(reply), ...(reply.held ? { held: reply.held } : {}) };
     const result = await speakAnswer(deps, source, segmentId, reply.controller.signal, trace);
     await this.#drain(reply.controller.signal);
     return result;
   }
 
   #schedule(kind: ReplyKind, work: (reply: Reply) => Promise<ChainExhaustedError | undefined>): ReplyHandle {
-    const reply = new Reply(kind, () => this.#o.transport.output.playedMs());
+    const reply: Reply = new Reply(kind, () => this.#o.transport.output.playedMs());
     this.#pending++;
     const run = async () => {
       if (reply.controller.signal.aborted) return;
@@ -259,6 +329,7 @@ export class ReplyScheduler {
           this.#o.log.error({ event: 'turn_failed', reason: err instanceof Error ? err.message : String(err) }, 'turn failed');
         }
       } finally {
+        if (this.#pausedFor === reply) this.#unpause();
         this.#current = undefined;
         if (this.#state.state !== 'listening') this.#state.to('listening', 'turn over');
       }
@@ -277,7 +348,8 @@ export class ReplyScheduler {
     return reply;
   }
 
-  #deps(kind: ReplyKind): AnswerDeps {
+  #deps(reply: Reply): AnswerDeps {
+    const kind = reply.kind;
     return {
       llm: this.#o.llm,
       tts: this.#o.tts,
@@ -286,7 +358,11 @@ export class ReplyScheduler {
       resampler: this.#o.resampler,
       onOutcome: (o) => this.#o.report.record(o),
       publish: (t) => void this.#o.transport.publishTranscription(t).catch(() => undefined),
-      onFirstAudio: () => this.#state.to('speaking', kind === 'answer' ? 'first audio' : kind),
+      onFirstAudio: () => {
+        reply.spoke = true;
+        // Held: the caller hears nothing yet, and resume() says when it speaks.
+        if (this.#pausedFor !== reply) this.#state.to('speaking', kind === 'answer' ? 'first audio' : kind);
+      },
       setTimer: this.#clock.setTimer,
     };
   }

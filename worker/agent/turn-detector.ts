@@ -3,6 +3,7 @@
 // pre-roll from the audio tap), the end of turn closes it. Events, with their times on the engine clock:
 //   speech_started   the VAD confirmed speech (an utterance opened)
 //   speech_stopped   the VAD first heard silence after it (`atMs`: the end of speech on the audio)
+//   speech_resumed   the VAD hears speech again before the turn ended (that silence was a pause)
 //   stt_end_of_speech  the STT's own endpointing says the caller stopped (the early signal a preemptive reply needs)
 //   end_of_turn      the turn is decided: the utterance's audio ended (`signal` says why)
 //   interrupt        the caller talks over the agent in earnest (or the agent was only thinking, or being polite)
@@ -47,6 +48,7 @@ export interface Utterance {
 export type TurnEvent =
   | { type: 'speech_started'; utterance: Utterance; atMs: number }
   | { type: 'speech_stopped'; utterance: Utterance; atMs: number }
+  | { type: 'speech_resumed'; utterance: Utterance; atMs: number }
   | { type: 'stt_end_of_speech'; utterance: Utterance; atMs: number }
   | { type: 'end_of_turn'; utterance: Utterance; atMs: number; speechEndedAtMs: number; signal: EndSignal }
   | { type: 'interrupt'; utterance: Utterance; atMs: number; reason: 'caller_resumed' | 'barge-in' }
@@ -139,12 +141,28 @@ export class TurnDetector {
     } else if (this.#o.vad.trailingSilenceMs === 0 && open.stopped) {
       open.stopped = false;
       u.trace.unmark('vadSilenceAt');
+      this.#o.onEvent({ type: 'speech_resumed', utterance: u, atMs: arrivedAtMs });
     }
     if (this.#silenceMs(u, arrivedAtMs) >= this.#o.endOfTurnSilenceMs) {
       this.#end('vad_silence');
       return;
     }
     this.#judgeTalkOver(open, arrivedAtMs);
+  }
+
+  /**
+   * Ends `u` now if it is still open and the audio is quiet: its STT flushes at once. For talk over a paused agent,
+   * whose words (or their absence) decide whether the agent plays on.
+   */
+  endIfQuiet(u: Utterance): boolean {
+    if (this.#open?.u !== u || this.#o.vad.trailingSilenceMs === 0) return false;
+    this.#end('no_words');
+    return true;
+  }
+
+  /** Ms of silence after `u`'s speech so far, on the audio (0 while the caller speaks or once it is closed). */
+  silenceAfter(u: Utterance): number {
+    return this.#open?.u === u ? this.#silenceMs(u, this.#o.clock.now()) : 0;
   }
 
   /** The caller's audio ended (track or file): an open utterance is a finished turn. */

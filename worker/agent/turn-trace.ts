@@ -29,7 +29,7 @@ export const TRACE_STAGES = [
 export type TraceStage = (typeof TRACE_STAGES)[number];
 
 /** What ended the caller's turn. */
-export type EndSignal = 'vad_silence' | 'stt_endpoint' | 'input_ended';
+export type EndSignal = 'vad_silence' | 'stt_endpoint' | 'input_ended' | 'no_words';
 
 export class TurnTrace {
   readonly at: Partial<Record<TraceStage, number>> = {};
@@ -41,10 +41,28 @@ export class TurnTrace {
    */
   lastLoudInAt: number | undefined;
   #emitted = false;
+  /** A speculative answer's trace, once the answer became the turn's: its marks go to the turn's trace. */
+  #into: TurnTrace | undefined;
 
   /** The first mark of a stage wins: later passes (a second sentence, a failover) are not "first". */
   mark(stage: TraceStage, atMs: number = wallEpochMs()): void {
+    if (this.#into) return this.#into.mark(stage, atMs);
     this.at[stage] ??= atMs;
+  }
+
+  setFirstTextWords(words: number): void {
+    if (this.#into) return this.#into.setFirstTextWords(words);
+    this.firstTextWords = words;
+  }
+
+  /**
+   * A speculative answer keeps its own trace (a dropped one must not leave its marks on the turn); when it is
+   * committed, what it marked so far and all it marks from now on belong to the turn's trace.
+   */
+  forwardTo(turn: TurnTrace): void {
+    for (const stage of TRACE_STAGES) if (this.at[stage] !== undefined) turn.mark(stage, this.at[stage]);
+    if (this.firstTextWords !== undefined) turn.setFirstTextWords(this.firstTextWords);
+    this.#into = turn;
   }
 
   /** Forgets a stage (the VAD heard speech again: its silence was a pause, not the end). */

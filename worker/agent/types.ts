@@ -71,4 +71,8 @@ export interface ConversationOptions {
   idlePromptMs: number;
   idlePromptText: string;
   apologyText: string;
+  /** Start the LLM on the first sign that the caller stopped, before the turn is certain (PREEMPTIVE_GENERATION). */
+  preemptiveGeneration?: boolean;
+  /** Talk over the agent pauses it until the STT hears words; none, and it plays on (RESUME_FALSE_INTERRUPTIONS). */
+  resumeFalseInterruptions?: boolean;
 }

@@ -39,6 +39,7 @@ export class UtteranceTranscript {
   #error: unknown;
   #taken = false;
   #wake: (() => void) | undefined;
+  readonly #listeners: ((words: string) => void)[] = [];
   /** Settles when the STT stream is over (the flush in, or the grace out). */
   readonly finished: Promise<void>;
 
@@ -51,6 +52,16 @@ export class UtteranceTranscript {
   audioEnded(): void {
     this.#audioEnded = true;
     this.#wake?.();
+  }
+
+  /** The STT's latest hypothesis of the words so far (finals and the newest interim); not settled. */
+  get words(): string {
+    return this.#text(this.#interim);
+  }
+
+  /** Calls `listener` with the words so far each time the STT changes its hypothesis (until the words are taken). */
+  onWords(listener: (words: string) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Resolves with the words once they are settled (see the header); the first call takes them. */
@@ -82,6 +93,7 @@ export class UtteranceTranscript {
           this.#finals = [];
           this.#interim = '';
           this.#settled = false;
+          this.#changed();
           continue;
         }
         this.#provider = ev.provider;
@@ -102,6 +114,7 @@ export class UtteranceTranscript {
         if ((ev.type === 'interim' || ev.type === 'final') && !this.#taken) {
           const text = this.#text(this.#interim);
           if (text) this.#o.publish({ speaker: 'user', text, final: false, segmentId: this.#o.segmentId });
+          this.#changed();
         }
         this.#wake?.();
       }
@@ -111,6 +124,12 @@ export class UtteranceTranscript {
       this.#streamEnded = true;
       this.#wake?.();
     }
+  }
+
+  #changed(): void {
+    if (this.#taken) return;
+    const words = this.words;
+    for (const l of this.#listeners) l(words);
   }
 
   #text(interim = ''): string {

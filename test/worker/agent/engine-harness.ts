@@ -208,6 +208,7 @@ export interface EngineRun {
   llm: ReturnType<typeof scriptedLlm>;
   tts: ReturnType<typeof scriptedTts>;
   conversation: Conversation;
+  transport: ScriptedTransport;
   callerPcm: Int16Array;
   /** Virtual ms at which the agent state first became `state` after `fromMs`. */
   stateAt(state: AgentState, fromMs?: number): number | undefined;
@@ -306,6 +307,7 @@ export async function runEngine(s: EngineScript, tailMs = 3_000): Promise<Engine
     llm,
     tts,
     conversation,
+    transport,
     callerPcm,
     stateAt: (state, fromMs = 0) => transport.happenings.find((h) => h.kind === 'state' && h.state === state && h.atMs >= fromMs)?.atMs,
   };
