@@ -82,3 +82,23 @@ describe('user away', () => {
     expect(await settledAway(run)).toBe(false);
   });
 });
+
+describe('the caller-speech hook (the session warms the answer vendors again on it)', () => {
+  it('fires once per utterance, before that utterance is answered', async () => {
+    const order: string[] = [];
+    const run = await runEngine({
+      caller: [{ silenceMs: 500 }, { speakMs: 600 }, { silenceMs: 1_500 }, { speakMs: 600 }],
+      stt: [
+        { results: [{ atAudioMs: 700, final: 'Hello.', speechFinal: true }], flush: { afterMs: 150, text: '' } },
+        { results: [{ atAudioMs: 700, final: 'Thanks.', speechFinal: true }], flush: { afterMs: 150, text: '' } },
+      ],
+      llm: [{ tokens: ['Hi.'] }, { tokens: ['Bye.'] }],
+      options: {
+        onCallerSpeech: () => void order.push('caller speaks'),
+        report: { record: () => undefined, recordTurn: () => void order.push('turn answered'), appendHistory: () => undefined },
+      },
+    });
+    expect(order).toEqual(['caller speaks', 'turn answered', 'caller speaks', 'turn answered']);
+    expect(run.llm.calls).toHaveLength(2);
+  });
+});
