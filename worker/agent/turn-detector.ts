@@ -105,6 +105,10 @@ interface Open {
   silenceFromMs?: number;
   /** The STT's endpointing said the caller stopped, during the current silence. */
   endpointed: boolean;
+  /** The words are in: the STT's endpoint came, and no newer interim since (the transcript lags the audio). */
+  wordsIn: boolean;
+  /** Inside the STT event that carried the endpoint (its words are published right after it). */
+  endpointing: boolean;
 }
 
 export class TurnDetector {
@@ -115,9 +119,12 @@ export class TurnDetector {
   #vadSpeaking = false;
   /** Stream position where the last utterance's audio stopped. */
   #closedAtSample = 0;
+  /** The STT streams with endpointing of its own (Deepgram): the words of a silence arrive with its endpoint. */
+  readonly #sttEndpoints: boolean;
 
   constructor(options: TurnDetectorOptions) {
     this.#o = options;
+    this.#sttEndpoints = options.stt.links[0]?.provider.streaming === true;
     // The end-of-turn model hears the last 8 s of the utterance: the tap holds that much when there is one.
     const holdSamples = msToSamples(options.preRollMs + TAP_MARGIN_MS, options.sampleRate);
     this.#tap = new AudioTap(options.endOfTurn ? Math.max(holdSamples, WINDOW_SAMPLES) : holdSamples);
@@ -188,7 +195,11 @@ export class TurnDetector {
     if (!verdict) return this.#silenceMs(open.u, nowMs) >= this.#o.endOfTurnSilenceMs ? 'vad_silence' : undefined;
     if (!open.stopped || open.silenceFromMs === undefined) return undefined;
     const silenceMs = nowMs - open.silenceFromMs;
-    if (silenceMs >= verdict.waitMs) return 'vad_silence';
+    // A sentence judged complete before the STT has caught up may still hang on words it has not delivered yet ("a
+    // table" of "a table for"): a streaming STT's endpoint brings them (and its final) a moment later, so the turn
+    // waits for it, never longer than the unsure wait.
+    const wordsPending = verdict.decision.tier === 'complete' && !open.wordsIn && this.#sttEndpoints && silenceMs < this.#o.endOfTurn!.policy.options.unsureWaitMs;
+    if (silenceMs >= verdict.waitMs && !wordsPending) return 'vad_silence';
     if (open.endpointed && verdict.endpointMayEnd && silenceMs >= this.#o.earlyEndSilenceMs) return 'stt_endpoint';
     return undefined;
   }
@@ -256,6 +267,8 @@ export class TurnDetector {
         const open = this.#open;
         if (open?.u === u) {
           open.words = t.text;
+          // Words after the endpoint's own are new speech the STT has not finished with.
+          if (!open.endpointing) open.wordsIn = false;
           open.verdict?.words(t.text);
         }
         this.#o.publish(t);
@@ -265,7 +278,7 @@ export class TurnDetector {
       log: this.#o.log,
     });
     u = { id, startedAtMs: this.#o.clock.now(), overAgent: agent.busy, bargedIn: false, cutThinking: false, transcript, trace: new TurnTrace() };
-    this.#open = { u, audio, onsetSample: Math.max(onsetSample, 0), fromSample: Math.max(0, fromSample), stopped: false, words: '', endpointed: false };
+    this.#open = { u, audio, onsetSample: Math.max(onsetSample, 0), fromSample: Math.max(0, fromSample), stopped: false, words: '', endpointed: false, wordsIn: false, endpointing: false };
     audio.push(this.#tap.since(Math.max(0, fromSample)));
     this.#o.onEvent({ type: 'speech_started', utterance: u, atMs: u.startedAtMs });
   }
@@ -275,6 +288,9 @@ export class TurnDetector {
     const nowMs = this.#o.clock.now();
     this.#o.onEvent({ type: 'stt_end_of_speech', utterance: u, atMs: nowMs });
     const open = this.#open;
+    open.wordsIn = true;
+    open.endpointing = true;
+    queueMicrotask(() => (open.endpointing = false));
     if (open.verdict) {
       // Heard during this silence only (a late endpoint of words before a pause the caller already broke counts for
       // nothing); judged once the words it came with are in (the transcript publishes them right after).

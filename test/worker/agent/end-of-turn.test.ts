@@ -103,16 +103,48 @@ describe('end of turn from the detector (transcript rule)', () => {
   });
 
   it('newer words during the wait are judged again: an interim that hung, finalised complete, ends the turn then', async () => {
-    // At the silence the words so far hang ("the weather in"); the final, 260 ms into it, completes them (no
-    // speech_final: it is the re-judged words that end the turn, not the STT's endpoint).
-    const { run } = await withRule({
+    // At the silence the words so far hang ("the weather in"); the final, 260 ms into it, completes them.
+    const { run, lines } = await withRule({
       caller: [{ silenceMs: 500 }, { speakMs: 1_000 }],
-      stt: [stt({ atAudioMs: 1_100, interim: 'what is the weather in' }, { atAudioMs: 1_460, final: 'What is the weather in Paris?' })],
+      stt: [stt({ atAudioMs: 1_100, interim: 'what is the weather in' }, { atAudioMs: 1_460, final: 'What is the weather in Paris?', speechFinal: true })],
       llm: [{ tokens: ['Sunny.'] }],
     });
     // The final arrives as the audio reaches 1460 ms (stream 1760): past the short wait already, so the turn ends at once.
     expect(audioEndsMs(run, [500 - PRE_ROLL_MS])).toEqual([1_760]);
+    expect(decided(lines)).toEqual([expect.objectContaining({ tier: 'complete', rule: 'final-punctuation' })]);
     expect(run.llm.calls).toHaveLength(1);
+  });
+
+  it('a sentence called complete before the STT caught up waits for its endpoint: the words it brings decide', async () => {
+    // A model that hears every flat ending as final (as Smart Turn hears espeak), and a transcript that lags the audio
+    // (its last interim misses the last word, which comes with the endpoint 300 ms into the silence, at 1800).
+    const eager: EndOfTurnDetector = {
+      get model() {
+        return rule.model;
+      },
+      policy: rule.policy,
+      waitMsFor: async (_pcm, t) => rule.reconsider({ ...rule.byWords(t), probability: 0.9, modelSkipped: undefined }, t),
+      reconsider: (d, t) => rule.reconsider(d, t),
+      byWords: (t) => rule.byWords(t),
+      dispose: () => Promise.resolve(),
+    };
+    const { run, lines } = await withRule(
+      {
+        caller: [{ silenceMs: 500 }, { speakMs: 1_000 }, { silenceMs: 3_000 }, { speakMs: 1_000 }],
+        stt: [
+          stt({ atAudioMs: 1_100, interim: 'what time is' }, { atAudioMs: 1_500, final: 'what time is it', speechFinal: true }),
+          stt({ atAudioMs: 1_100, interim: "I'd like to book a table" }, { atAudioMs: 1_500, final: "I'd like to book a table for", speechFinal: true }),
+        ],
+        llm: [{ tokens: ['Noon.'] }, { tokens: ['For how many?'] }],
+      },
+      eager,
+    );
+    // The first ends with its endpoint (not at 1700 on half its words); the second's endpoint brings "for": the long wait.
+    expect(audioEndsMs(run, [500 - PRE_ROLL_MS, 4_500 - PRE_ROLL_MS])).toEqual([1_800, 5_500 + INCOMPLETE]);
+    expect(decided(lines).map((d) => [d.tier, d.signal])).toEqual([
+      ['complete', 'vad_silence'],
+      ['incomplete', 'vad_silence'],
+    ]);
   });
 
   it('a model thread that never answers hangs nothing: the words decide once the unsure wait has passed', async () => {
@@ -237,8 +269,8 @@ describe('end of turn from the detector (the Smart Turn model, on espeak-ng spee
       hold: () => Promise.allSettled([...asked]),
       // Interim words without punctuation: the rule cannot tell, the model decides.
       stt: [
-        { results: [{ atAudioMs: 300, interim: 'i need to change my address' }], flush: { afterMs: 150, text: 'i need to change my address' } },
-        { results: [{ atAudioMs: 300, interim: "i'd like to book a table for" }], flush: { afterMs: 150, text: "i'd like to book a table for" } },
+        stt({ atAudioMs: 300, interim: 'i need to change my' }, { atAudioMs: PRE_ROLL_MS + first.endMs - first.startMs, final: 'i need to change my address', speechFinal: true }),
+        stt({ atAudioMs: 300, interim: "i'd like to book a" }, { atAudioMs: PRE_ROLL_MS + second.endMs - second.startMs, final: "i'd like to book a table for", speechFinal: true }),
       ],
       llm: [{ tokens: ['Sure.'] }, { tokens: ['For how many?'] }],
       options: { endOfTurn: held, log },
