@@ -4,8 +4,9 @@
 //
 // The model thinks WHILE the silence runs, never before it: until it answers, the words alone set the wait, but no
 // sooner than the unsure wait (a model that has not spoken may still call the sentence unfinished). It answers in
-// ~80 ms, well inside a complete sentence's wait, so a complete sentence still ends at that wait; a model that is
-// slow or gone costs at most the unsure wait (and the detector gives up on it after its own timeout).
+// ~80 ms, well inside a complete sentence's wait, so it adds nothing to it; a model that is slow or gone costs at
+// most the unsure wait (and the detector gives up on it after its own timeout). Whether the STT's words have caught
+// up is the turn detector's to know (turn-detector.ts waits for a streaming STT's endpoint on a complete verdict).
 import type { EndOfTurnDecision, EndOfTurnDetector } from '../end-of-turn/detector.ts';
 
 export class SilenceVerdict {
