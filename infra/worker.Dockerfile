@@ -1,5 +1,15 @@
 # The media worker image: one container per LiveKit room (ECS task, or a process under the local launcher).
 # Build from the repo root: docker build -f infra/worker.Dockerfile -t voice-agent-worker .
+
+# The end-of-turn model (Smart Turn v3.2, 8.7 MB, BSD-2-Clause) is no npm package: the same pinned, sha256-checked
+# fetch as `npm run setup`, from the pipecat-ai wheel on PyPI, in a stage of its own (python and pip stay out of the
+# image). Not copied from .tools/ in the build context: that folder is a git-ignored set-up cache (a symlink in
+# worktrees), which a build context does not follow.
+FROM python:3.12-slim AS turn-model
+WORKDIR /src
+COPY scripts/fetch-turn-model.sh scripts/fetch-turn-model.sh
+RUN bash scripts/fetch-turn-model.sh
+
 FROM node:24-slim
 
 ENV NODE_ENV=production
@@ -13,6 +23,9 @@ RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund && npm 
 # Node 24 runs the TypeScript sources directly; the worker needs only itself and the shared contract.
 COPY functions/contract.ts functions/contract.ts
 COPY worker/ worker/
+# Where worker/end-of-turn/ looks for it (DEFAULT_TURN_MODEL_PATH: .tools/models/smart-turn/ beside worker/). Without
+# it the worker would still run, on the transcript rule alone, with one warning.
+COPY --from=turn-model /src/.tools/models/smart-turn/ .tools/models/smart-turn/
 
 # Root owns the files (read-only to the worker); the process runs as the image's unprivileged user.
 USER node

@@ -1,11 +1,13 @@
 // Builds a conversation from settings: provider chains from the registry, one breaker registry for the session,
-// the Silero VAD, and the conversation engine over a transport. Shared by the launched worker and the console.
+// the Silero VAD, the end-of-turn detector (its model on its own thread), and the conversation engine over a
+// transport. Shared by the launched worker and the console.
 import type { HistoryMessage, ProviderOrder } from '../functions/contract.ts';
 import type { AgentConfig } from './config.ts';
 import { StreamResampler } from './audio/resample.ts';
 import { Conversation } from './agent/conversation.ts';
 import { SileroActivity } from './agent/silero-activity.ts';
 import type { AgentLogger, ReportSink } from './agent/types.ts';
+import { createEndOfTurnDetector, type EndOfTurnDetector } from './end-of-turn/detector.ts';
 import { BreakerRegistry } from './fallback/breaker.ts';
 import { llmHedgeDelays } from './fallback/hedge-delay.ts';
 import { TtsChain } from './fallback/tts-chain.ts';
@@ -30,11 +32,13 @@ export interface AssembleOptions {
   systemPrompt: string;
   greeting: string;
   history?: HistoryMessage[];
+  /** Overrides END_OF_TURN (the console's --fast runs on the rule: the model thinks in wall time, its clock runs 20× faster). */
+  endOfTurn?: AgentConfig['END_OF_TURN'];
 }
 
 export interface Assembled {
   conversation: Conversation;
-  /** Releases sockets and native handles (kept STT sockets, the VAD session). */
+  /** Releases sockets, native handles and threads (kept STT sockets, the VAD session, the end-of-turn model). */
   close(): Promise<void>;
 }
 
@@ -46,6 +50,7 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
   // The TTS chain outlives a turn, so its outcomes are wired here (STT and LLM get theirs per call).
   const tts = new TtsChain({ links: chains.tts, breakers, sticky: o.config.TTS_STICKY_FAILOVER, onOutcome: (outcome) => o.report.record(outcome) });
   const vad = await SileroActivity.create({ minSilenceMs: o.config.END_OF_TURN_SILENCE_MS });
+  const endOfTurn = await endOfTurnDetector(o);
   const conversation = new Conversation(
     {
       transport: o.transport,
@@ -67,8 +72,12 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
       vadPreRollMs: vad.preRollMs,
       earlyEndSilenceMs: o.config.EARLY_END_SILENCE_MS,
       endOfTurnSilenceMs: o.config.END_OF_TURN_SILENCE_MS,
+      ...(endOfTurn ? { endOfTurn } : {}),
       idlePromptMs: o.config.IDLE_PROMPT_MS,
       idlePromptText: o.config.IDLE_PROMPT_TEXT,
+      awayGoodbyeMs: o.config.AWAY_GOODBYE_MS,
+      awayGoodbyeText: o.config.AWAY_GOODBYE_TEXT,
+      onCallerSpeech: () => void warmth.rewarm(),
       apologyText: o.config.APOLOGY_TEXT,
       preemptiveGeneration: o.config.PREEMPTIVE_GENERATION,
       resumeFalseInterruptions: o.config.RESUME_FALSE_INTERRUPTIONS,
@@ -79,9 +88,24 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
     conversation,
     async close() {
       warmth.stop();
-      await vad.dispose();
+      await Promise.allSettled([vad.dispose(), endOfTurn?.dispose()]);
       const closers = [...chains.stt, ...chains.tts].map((l) => l.provider.close?.());
       await Promise.allSettled(closers);
     },
   };
+}
+
+/** One per session: the model (END_OF_TURN=model; the rule alone, with one warning, without its file), or the rule. */
+async function endOfTurnDetector(o: AssembleOptions): Promise<EndOfTurnDetector | undefined> {
+  const mode = o.endOfTurn ?? o.config.END_OF_TURN;
+  if (mode === 'fixed') return undefined;
+  return createEndOfTurnDetector({
+    model: mode === 'model' ? 'optional' : 'off',
+    policy: {
+      completeWaitMs: o.config.END_OF_TURN_COMPLETE_WAIT_MS,
+      unsureWaitMs: o.config.END_OF_TURN_UNSURE_WAIT_MS,
+      incompleteWaitMs: o.config.END_OF_TURN_INCOMPLETE_WAIT_MS,
+    },
+    log: o.log,
+  });
 }

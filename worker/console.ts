@@ -59,7 +59,10 @@ async function main(): Promise<void> {
     padInputWithSilence: true,
   });
   const report = new LocalReport(reporter);
-  const assembled = await assembleConversation({ env, config, order, transport, report, log, systemPrompt, greeting, ...(history ? { history } : {}) });
+  // The end-of-turn model thinks in wall time: at 20× it would answer long after the waits it decides, so a --fast run
+  // goes by the words alone unless END_OF_TURN says otherwise.
+  const endOfTurn = values.fast && env.END_OF_TURN === undefined ? ('rule' as const) : undefined;
+  const assembled = await assembleConversation({ env, config, order, transport, report, log, systemPrompt, greeting, ...(history ? { history } : {}), ...(endOfTurn ? { endOfTurn } : {}) });
   const { conversation } = assembled;
   const stop = new AbortController();
   await transport.start();
@@ -76,7 +79,11 @@ async function main(): Promise<void> {
   };
   watch();
 
-  const inputEndedAt = await transport.inputEnded;
+  // The run ends with the input, or sooner when the caller stayed silent until the agent said goodbye.
+  let away = false;
+  void conversation.userAway.then(() => (away = true));
+  const inputEndedAt = await Promise.race([transport.inputEnded, conversation.userAway.then(() => transport.now())]);
+  if (away) log.info({ event: 'console_user_away' }, 'the caller was away: the run ends');
   await new Promise<void>((resolve) => {
     let quietSince: number | undefined;
     const check = () => {

@@ -1,7 +1,7 @@
 // The media worker for one room, as ECS or the local launcher starts it: settings from the environment (a bad one
 // stops the start naming it), the single-use bootstrap credential traded for the session token, the room token and
 // the session, the room over LiveKit (with the token the functions minted: no LiveKit secret here), the
-// conversation, and a clean exit: SIGTERM, the last caller gone, idle, or too long.
+// conversation, and a clean exit: SIGTERM, the last caller gone, the caller away (bid goodbye), idle, or too long.
 import { dispose as disposeRtc } from '@livekit/rtc-node';
 import { assembleConversation } from './assemble.ts';
 import { parseAgentConfig, parseLaunchedConfig, WorkerConfigError, type AgentConfig, type LaunchedConfig } from './config.ts';
@@ -125,6 +125,8 @@ async function serve(agent: AgentConfig, launched: LaunchedConfig, client: Contr
   const idleCheck = setInterval(() => {
     if (conversation.idleForMs() > launched.IDLE_TIMEOUT_MS) shutdown('idle_timeout');
   }, 1_000);
+  // The caller stayed silent through the check-in and the goodbye has been said (AWAY_GOODBYE_MS).
+  void conversation.userAway.then(() => shutdown('user_away'));
 
   try {
     await transport.start();

@@ -28,8 +28,9 @@ describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () 
     // In real time (not --fast), so the timing is robust: the LLM takes 500 ms, the caller resumes about 400 ms into
     // it, and without the rule the answer would start playing well before 400 ms of resumed speech could cut it.
     fakes.openai.setProfile({ ttfbMs: 500 });
-    // A VAD silence window longer than espeak's pause, so only the STT's endpointing can end the first half.
-    const run = await runConsole({ input, dir, name: 'pause', env: consoleEnv(fakes, { END_OF_TURN_SILENCE_MS: '900' }), fast: false });
+    // A fixed end of turn, with a VAD silence window longer than espeak's pause, so only the STT's endpointing can end
+    // the first half (the judged end of turn would wait: the next test).
+    const run = await runConsole({ input, dir, name: 'pause', env: consoleEnv(fakes, { END_OF_TURN: 'fixed', END_OF_TURN_SILENCE_MS: '900' }), fast: false });
 
     // Both halves were kept, back to back, with one answer after them: to the whole sentence.
     expect(run.report.history.map((m) => [m.role, m.text])).toEqual([
@@ -45,5 +46,25 @@ describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () 
     expect(answered).toHaveLength(1);
     expect(answered[0]!.userText).toBe('in paris tomorrow morning');
     expect(run.report.history.some((m) => m.interrupted)).toBe(false);
+  });
+
+  it('with the end of turn judged (the default), the sentence left hanging waits out the pause: one turn, one answer', async () => {
+    const input = await speechWav(dir, 'pause-judged', [
+      { silenceMs: 1_000 },
+      { say: 'What is the weather like' },
+      { silenceMs: 380 },
+      { say: 'in Paris tomorrow morning' },
+      { silenceMs: 4_000 },
+    ]);
+    fakes.reset();
+    // The fake finds the two halves by their energy, and finalises each (speech_final after the first, in the pause).
+    fakes.deepgram.script.pushTranscripts('what is the weather like', 'in paris tomorrow morning');
+    const run = await runConsole({ input, dir, name: 'pause-judged', env: consoleEnv(fakes), fast: false });
+    // "...like" hangs on a preposition: the STT's endpoint in the pause does not end the turn, the caller goes on.
+    expect(run.report.history.map((m) => [m.role, m.text])).toEqual([
+      ['user', 'what is the weather like in paris tomorrow morning'],
+      ['assistant', 'You said: "what is the weather like in paris tomorrow morning". That is interesting.'],
+    ]);
+    expect(fakes.openai.requests.filter((r) => r.route === 'chat')).toHaveLength(1);
   });
 });

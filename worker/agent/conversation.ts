@@ -1,6 +1,7 @@
 // The conversation engine: the stages of pipeline.ts wired together. Caller frames go to the turn detector (VAD and
 // STT beside each other); its events drive the reply scheduler (answers, fixed lines, barge-in); the greeting and
-// the idle prompt are replies too. Everything runs on one clock, the transport's (clock.ts).
+// the idle prompt are replies too; a caller who stays away is checked on once, then bid goodbye (user-away.ts).
+// Everything runs on one clock, the transport's (clock.ts).
 import type { TurnTiming } from '../../functions/contract.ts';
 import { ChainExhaustedError } from '../fallback/errors.ts';
 import type { Transport } from '../transport/types.ts';
@@ -12,6 +13,7 @@ import { ReplyScheduler, type AnswerRequest, type ReplyHandle } from './reply-sc
 import { StateMachine, type ConversationState } from './state-machine.ts';
 import { TurnDetector, type TurnEvent, type Utterance } from './turn-detector.ts';
 import type { ConversationOptions, VoiceActivity } from './types.ts';
+import { UserAway } from './user-away.ts';
 
 /** The answer to one utterance: replaced when late words redo it. */
 interface Answered {
@@ -33,8 +35,7 @@ export class Conversation {
   /** RESUME_FALSE_INTERRUPTIONS: talk over the agent pauses it until the STT hears words (undefined when off). */
   readonly falseInterruptions: FalseInterruptions | undefined;
   #greeted = false;
-  #idleTimer: { cancel(): void } | undefined;
-  #idlePrompted = false;
+  readonly #away: UserAway;
   #lastActivityMs: number;
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -53,6 +54,7 @@ export class Conversation {
       preRollMs: options.vadPreRollMs,
       endOfTurnSilenceMs: options.endOfTurnSilenceMs,
       earlyEndSilenceMs: options.earlyEndSilenceMs,
+      ...(options.endOfTurn ? { endOfTurn: options.endOfTurn } : {}),
       bargeInMinMs: options.bargeInMinMs,
       agent: () => ({ busy: this.#replies.busy && !this.#replies.speculating, thinking: this.state.state === 'thinking', yieldsAtOnce: this.#replies.yieldsAtOnce }),
       publish: (t) => void this.#t.publishTranscription(t).catch(() => undefined),
@@ -73,11 +75,26 @@ export class Conversation {
       });
     }
     this.#lastActivityMs = this.#clock.now();
+    this.#away = new UserAway({
+      clock: this.#clock,
+      checkInMs: options.idlePromptMs,
+      checkInText: options.idlePromptText,
+      goodbyeMs: options.awayGoodbyeMs ?? 0,
+      goodbyeText: options.awayGoodbyeText ?? '',
+      quiet: () => this.isQuiet(),
+      say: (text) => this.#track(this.#replies.say(text, 'idle_prompt').done),
+      log: options.log,
+    });
     this.state.onTransition((tr) => {
       void this.#t.setAgentState(agentStateOf(tr.to)).catch(() => undefined);
-      if (tr.to === 'listening') this.#armIdlePrompt();
+      if (tr.to === 'listening') this.#away.listening();
     });
     this.#t.on('callerJoined', () => this.#greet());
+  }
+
+  /** Settles once the caller stayed silent through the check-in and the goodbye was said: the session should end. */
+  get userAway(): Promise<void> {
+    return this.#away.gone;
   }
 
   /** Ms since the caller or the agent last said anything: the worker's idle timeout reads it. */
@@ -104,7 +121,7 @@ export class Conversation {
 
   /** Finish or cut what is in flight within `boundMs`, for shutdown. */
   async stop(boundMs: number): Promise<void> {
-    this.#idleTimer?.cancel();
+    this.#away.stop();
     const settled = Promise.allSettled([...this.#pending, this.#replies.idle()]);
     // Wall time: a shutdown deadline is the process's, and the transport's clock may already have stopped.
     const bound = new Promise((r) => setTimeout(r, boundMs));
@@ -122,8 +139,9 @@ export class Conversation {
     switch (ev.type) {
       case 'speech_started':
         this.#lastActivityMs = ev.atMs;
-        this.#idleTimer?.cancel();
-        this.#idlePrompted = false;
+        this.#away.callerSpoke();
+        // The answer's vendors are about to be asked: their pooled connections may be warmed again now.
+        this.#o.onCallerSpeech?.();
         // The STT's flush finishes in the background: the run waits for it before it ends.
         void this.#track(ev.utterance.transcript.finished);
         this.preemption?.opened(ev.utterance);
@@ -218,16 +236,6 @@ export class Conversation {
     this.#greeted = true;
     const greeting = this.#o.greeting;
     if (greeting) void this.#track(this.#replies.say(greeting, 'greeting').done);
-  }
-
-  #armIdlePrompt(): void {
-    this.#idleTimer?.cancel();
-    if (!this.#o.idlePromptMs || this.#idlePrompted) return;
-    this.#idleTimer = this.#clock.setTimer(this.#o.idlePromptMs, () => {
-      if (!this.isQuiet() || this.idleForMs() < this.#o.idlePromptMs) return;
-      this.#idlePrompted = true;
-      void this.#track(this.#replies.say(this.#o.idlePromptText, 'idle_prompt').done);
-    });
   }
 }
 

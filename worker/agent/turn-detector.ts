@@ -11,12 +11,19 @@
 // The end of speech is read on the audio (the last loud frame's end, as the bench reads the waveform) rather than from
 // the VAD, whose probability decays for up to a few windows after the voice stops; the VAD's hysteresis still
 // decides that it is silence at all, so noise does not end a turn and a quiet voice is not cut.
+// How long the silence must last: with an end-of-turn detector (END_OF_TURN=model|rule), what it judges of the
+// utterance's audio and words (silence-verdict.ts: short for a complete sentence, long for an unfinished one), and the
+// STT's endpointing ends a turn early only when the sentence is not judged unfinished; without one (fixed), a fixed
+// silence, or the endpointing after a shorter one.
 import { msToSamples, samplesToMs } from '../audio/frames.ts';
+import type { EndOfTurnDetector } from '../end-of-turn/detector.ts';
+import { WINDOW_SAMPLES } from '../end-of-turn/log-mel.ts';
 import type { SttChainOptions } from '../fallback/stt-chain.ts';
 import type { Transcription } from '../transport/types.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { AudioTap } from './audio-tap.ts';
 import type { EngineClock } from './clock.ts';
+import { SilenceVerdict } from './silence-verdict.ts';
 import { TurnTrace, isLoud, type EndSignal } from './turn-trace.ts';
 import type { AgentLogger, VoiceActivity } from './types.ts';
 import { UtteranceTranscript } from './utterance-transcript.ts';
@@ -43,6 +50,8 @@ export interface Utterance {
   /** Engine clock, once the turn ended: the end of speech on the audio, and when the audio to the STT ended. */
   speechEndedAtMs?: number;
   audioEndedAtMs?: number;
+  /** Once the turn ended by an end-of-turn detector's judgement: how it judged the last silence. */
+  endOfTurn?: { tier: 'complete' | 'unsure' | 'incomplete'; waitMs: number; source: 'model' | 'rule' | 'none' };
 }
 
 export type TurnEvent =
@@ -69,8 +78,12 @@ export interface TurnDetectorOptions {
   stt: SttChainOptions;
   sampleRate: number;
   preRollMs: number;
+  /** Fixed end of turn (no `endOfTurn` detector): this much silence ends the turn. */
   endOfTurnSilenceMs: number;
+  /** With the STT's endpointing, this much silence may already end the turn. */
   earlyEndSilenceMs: number;
+  /** Judges each silence's wait (worker/end-of-turn/); absent: the fixed wait, and the VAD's own end too. */
+  endOfTurn?: EndOfTurnDetector;
   bargeInMinMs: number;
   agent(): AgentView;
   publish(t: Transcription): void;
@@ -83,7 +96,21 @@ interface Open {
   audio: AsyncQueue<Int16Array>;
   /** Stream position of the speech onset: what came after it is speech toward a barge-in. */
   onsetSample: number;
+  /** Stream position where the utterance's audio (pre-roll included) begins. */
+  fromSample: number;
   stopped: boolean;
+  /** The words so far (finals and the latest interim), as published. */
+  words: string;
+  /** The current silence, judged by the end-of-turn detector. */
+  verdict?: SilenceVerdict;
+  /** Engine clock: where the current silence began (the end of speech on the audio). */
+  silenceFromMs?: number;
+  /** The STT's endpointing said the caller stopped, during the current silence. */
+  endpointed: boolean;
+  /** The words are in: the STT's endpoint came, and no newer interim since (the transcript lags the audio). */
+  wordsIn: boolean;
+  /** Inside the STT event that carried the endpoint (its words are published right after it). */
+  endpointing: boolean;
 }
 
 export class TurnDetector {
@@ -94,10 +121,15 @@ export class TurnDetector {
   #vadSpeaking = false;
   /** Stream position where the last utterance's audio stopped. */
   #closedAtSample = 0;
+  /** The STT streams with endpointing of its own (Deepgram): the words of a silence arrive with its endpoint. */
+  readonly #sttEndpoints: boolean;
 
   constructor(options: TurnDetectorOptions) {
     this.#o = options;
-    this.#tap = new AudioTap(msToSamples(options.preRollMs + TAP_MARGIN_MS, options.sampleRate));
+    this.#sttEndpoints = options.stt.links[0]?.provider.streaming === true;
+    // The end-of-turn model hears the last 8 s of the utterance: the tap holds that much when there is one.
+    const holdSamples = msToSamples(options.preRollMs + TAP_MARGIN_MS, options.sampleRate);
+    this.#tap = new AudioTap(options.endOfTurn ? Math.max(holdSamples, WINDOW_SAMPLES) : holdSamples);
   }
 
   /** The utterance open now, if any. */
@@ -119,7 +151,8 @@ export class TurnDetector {
         if (!this.#open) this.#start(msToSamples(ev.atMs - this.#o.preRollMs, this.#o.sampleRate), msToSamples(ev.atMs, this.#o.sampleRate));
       } else {
         this.#vadSpeaking = false;
-        this.#end('vad_silence');
+        // With a detector, the VAD's own end is not the turn's: an unfinished sentence waits longer than it does.
+        if (!this.#o.endOfTurn) this.#end('vad_silence');
       }
     }
     // The STT's endpointing may end a turn before the VAD does; if the caller goes on talking inside the VAD's
@@ -137,14 +170,18 @@ export class TurnDetector {
     if (this.#o.vad.trailingSilenceMs > 0 && !open.stopped) {
       open.stopped = true;
       u.trace.mark('vadSilenceAt');
-      this.#o.onEvent({ type: 'speech_stopped', utterance: u, atMs: this.#speechEndAtMs(u, arrivedAtMs) });
+      open.silenceFromMs = this.#speechEndAtMs(u, arrivedAtMs);
+      if (this.#o.endOfTurn) open.verdict = new SilenceVerdict(this.#o.endOfTurn, this.#tap.since(open.fromSample), open.words, () => this.#check(u));
+      this.#o.onEvent({ type: 'speech_stopped', utterance: u, atMs: open.silenceFromMs });
     } else if (this.#o.vad.trailingSilenceMs === 0 && open.stopped) {
       open.stopped = false;
       u.trace.unmark('vadSilenceAt');
+      this.#resumed(open);
       this.#o.onEvent({ type: 'speech_resumed', utterance: u, atMs: arrivedAtMs });
     }
-    if (this.#silenceMs(u, arrivedAtMs) >= this.#o.endOfTurnSilenceMs) {
-      this.#end('vad_silence');
+    const over = this.#turnOver(open, arrivedAtMs);
+    if (over) {
+      this.#end(over);
       return;
     }
     this.#judgeTalkOver(open, arrivedAtMs);
@@ -168,6 +205,37 @@ export class TurnDetector {
   /** The caller's audio ended (track or file): an open utterance is a finished turn. */
   inputEnded(): void {
     this.#end('input_ended');
+  }
+
+  /** What ends the turn now, if anything. */
+  #turnOver(open: Open, nowMs: number): EndSignal | undefined {
+    const verdict = open.verdict;
+    if (!verdict) return this.#silenceMs(open.u, nowMs) >= this.#o.endOfTurnSilenceMs ? 'vad_silence' : undefined;
+    if (!open.stopped || open.silenceFromMs === undefined) return undefined;
+    const silenceMs = nowMs - open.silenceFromMs;
+    // A sentence judged complete before the STT has caught up may still hang on words it has not delivered yet ("a
+    // table" of "a table for"): a streaming STT's endpoint brings them (and its final) a moment later, so the turn
+    // waits for it, never longer than the unsure wait.
+    const wordsPending = verdict.decision.tier === 'complete' && !open.wordsIn && this.#sttEndpoints && silenceMs < this.#o.endOfTurn!.policy.options.unsureWaitMs;
+    if (silenceMs >= verdict.waitMs && !wordsPending) return 'vad_silence';
+    if (open.endpointed && verdict.endpointMayEnd && silenceMs >= this.#o.earlyEndSilenceMs) return 'stt_endpoint';
+    return undefined;
+  }
+
+  /** The verdict changed between frames (the model answered, newer words, the STT's endpoint): the turn may be over. */
+  #check(u: Utterance): void {
+    const open = this.#open;
+    if (open?.u !== u) return;
+    const over = this.#turnOver(open, this.#o.clock.now());
+    if (over) this.#end(over);
+  }
+
+  /** Speech again inside the wait: it was a pause, and the same turn goes on (the next silence is judged anew). */
+  #resumed(open: Open): void {
+    open.verdict?.drop();
+    open.verdict = undefined;
+    open.silenceFromMs = undefined;
+    open.endpointed = false;
   }
 
   #judgeTalkOver(open: Open, nowMs: number): void {
@@ -213,13 +281,22 @@ export class TurnDetector {
       audio,
       sampleRate: this.#o.sampleRate,
       segmentId: `user-${id}`,
-      publish: this.#o.publish,
+      publish: (t) => {
+        const open = this.#open;
+        if (open?.u === u) {
+          open.words = t.text;
+          // Words after the endpoint's own are new speech the STT has not finished with.
+          if (!open.endpointing) open.wordsIn = false;
+          open.verdict?.words(t.text);
+        }
+        this.#o.publish(t);
+      },
       onEndOfSpeech: () => this.#sttEndOfSpeech(u),
       onLate: (text) => this.#o.onEvent({ type: 'late_words', utterance: u, atMs: this.#o.clock.now(), text }),
       log: this.#o.log,
     });
     u = { id, startedAtMs: this.#o.clock.now(), overAgent: agent.busy, bargedIn: false, cutThinking: false, transcript, trace: new TurnTrace() };
-    this.#open = { u, audio, onsetSample: Math.max(onsetSample, 0), stopped: false };
+    this.#open = { u, audio, onsetSample: Math.max(onsetSample, 0), fromSample: Math.max(0, fromSample), stopped: false, words: '', endpointed: false, wordsIn: false, endpointing: false };
     audio.push(this.#tap.since(Math.max(0, fromSample)));
     this.#o.onEvent({ type: 'speech_started', utterance: u, atMs: u.startedAtMs });
   }
@@ -228,6 +305,18 @@ export class TurnDetector {
     if (this.#open?.u !== u) return;
     const nowMs = this.#o.clock.now();
     this.#o.onEvent({ type: 'stt_end_of_speech', utterance: u, atMs: nowMs });
+    const open = this.#open;
+    open.wordsIn = true;
+    open.endpointing = true;
+    queueMicrotask(() => (open.endpointing = false));
+    if (open.verdict) {
+      // Heard during this silence only (a late endpoint of words before a pause the caller already broke counts for
+      // nothing); judged once the words it came with are in (the transcript publishes them right after).
+      if (!open.stopped) return;
+      open.endpointed = true;
+      queueMicrotask(() => this.#check(u));
+      return;
+    }
     // The provider's own endpointing ends the turn early once the audio is also quiet.
     if (this.#silenceMs(u, nowMs) >= this.#o.earlyEndSilenceMs) this.#end('stt_endpoint');
   }
@@ -238,6 +327,7 @@ export class TurnDetector {
     const u = open.u;
     this.#open = undefined;
     this.#closedAtSample = this.#tap.receivedSamples;
+    if (open.verdict) this.#logVerdict(u, open.verdict, signal);
     u.trace.mark('turnEndAt');
     u.trace.endSignal = signal;
     const nowMs = this.#o.clock.now();
@@ -246,5 +336,16 @@ export class TurnDetector {
     open.audio.end();
     u.transcript.audioEnded();
     this.#o.onEvent({ type: 'end_of_turn', utterance: u, atMs: nowMs, speechEndedAtMs: u.speechEndedAtMs, signal });
+  }
+
+  #logVerdict(u: Utterance, verdict: SilenceVerdict, signal: EndSignal): void {
+    verdict.drop();
+    const d = verdict.decision;
+    u.endOfTurn = { tier: d.tier, waitMs: d.waitMs, source: d.source };
+    // The rule's reason and the model's figures, never the words.
+    this.#o.log.info(
+      { event: 'end_of_turn_decided', utterance: u.id, signal, tier: d.tier, source: d.source, waitMs: verdict.waitMs, probability: d.probability, inferenceMs: d.inferenceMs, modelSkipped: d.modelSkipped, rule: d.rule.reason },
+      'end of turn decided',
+    );
   }
 }

@@ -3,6 +3,7 @@ import type { HistoryMessage, ProviderOutcome, TurnTiming } from '../../function
 import type { LlmChainOptions } from '../fallback/llm-chain.ts';
 import type { SttChainOptions } from '../fallback/stt-chain.ts';
 import type { TtsChain } from '../fallback/tts-chain.ts';
+import type { EndOfTurnDetector } from '../end-of-turn/detector.ts';
 import type { Transport } from '../transport/types.ts';
 import type { Resampler } from './answer.ts';
 
@@ -65,11 +66,18 @@ export interface ConversationOptions {
   vadPreRollMs: number;
   /** With the STT's own endpointing (speech_final), this much silence already ends the turn. */
   earlyEndSilenceMs: number;
-  /** Silence after the end of speech (on the audio) that ends the turn; the VAD's own end is the backstop. */
+  /** Without `endOfTurn`: silence after the end of speech (on the audio) that ends the turn; the VAD's own end is the backstop. */
   endOfTurnSilenceMs: number;
+  /** Judges how long each silence must last (END_OF_TURN=model|rule); absent: the fixed `endOfTurnSilenceMs`. */
+  endOfTurn?: EndOfTurnDetector;
   /** Silence before the agent checks in once (0 = never). */
   idlePromptMs: number;
   idlePromptText: string;
+  /** Silence after the check-in before the agent says goodbye and the session ends (0 or absent = never). */
+  awayGoodbyeMs?: number;
+  awayGoodbyeText?: string;
+  /** The caller started speaking (the turn detector's speech_started): the session may warm the answer's vendors. */
+  onCallerSpeech?(): void;
   apologyText: string;
   /** Start the LLM on the first sign that the caller stopped, before the turn is certain (PREEMPTIVE_GENERATION). */
   preemptiveGeneration?: boolean;

@@ -58,7 +58,7 @@ export interface EndOfTurnDecision {
   inferenceMs?: number;
   /** What the words said and why (never the words themselves). */
   rule: TranscriptJudgement;
-  modelSkipped?: 'absent' | 'failed' | 'off' | 'timeout' | 'error' | 'no-audio';
+  modelSkipped?: 'absent' | 'failed' | 'off' | 'timeout' | 'error' | 'no-audio' | 'pending';
 }
 
 export interface EndOfTurnDetector {
@@ -67,6 +67,8 @@ export interface EndOfTurnDetector {
   waitMsFor(pcm16k: Int16Array, transcript: string): Promise<EndOfTurnDecision>;
   /** The same decision for a newer transcript of the same silence: the model's answer is kept, the words re-judged. */
   reconsider(decision: EndOfTurnDecision, transcript: string): EndOfTurnDecision;
+  /** What the words alone decide, at once (no inference): the decision to go by while the model is thinking. */
+  byWords(transcript: string): EndOfTurnDecision;
   /** Stops the model thread; safe to call twice. */
   dispose(): Promise<void>;
 }
@@ -121,6 +123,10 @@ class Detector implements EndOfTurnDetector {
   reconsider(decision: EndOfTurnDecision, transcript: string): EndOfTurnDecision {
     const { probability, inferenceMs, modelSkipped } = decision;
     return this.#combine({ probability, inferenceMs, modelSkipped }, transcript);
+  }
+
+  byWords(transcript: string): EndOfTurnDecision {
+    return this.#combine({ modelSkipped: 'pending' }, transcript);
   }
 
   #combine(heard: Pick<EndOfTurnDecision, 'probability' | 'inferenceMs' | 'modelSkipped'>, transcript: string): EndOfTurnDecision {

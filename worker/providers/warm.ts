@@ -5,11 +5,13 @@
 // origin) is warmed once. A warm-up is best effort: bounded in time, logged at debug when it fails, never a provider
 // outcome (it marks nothing unhealthy) and never awaited by the session.
 //
-// Kept warm: fetch (undici) closes a pooled connection after 4 s idle (less when the server's Keep-Alive header
-// says so), and a session's requests are further apart than that: the first answer comes after the greeting and
-// the caller's first sentence, every later one a turn later. So an HTTP vendor idle for `refreshIdleMs` is warmed
-// again, never while one of its requests is in flight (that would open a second connection) and not after a
-// warm-up failed (until the vendor is used again): one model-list request per idle `refreshIdleMs`, per vendor.
+// Warm again when it is about to be needed: fetch (undici) closes a pooled connection after 4 s idle (less when the
+// server's Keep-Alive header says so), and a session's requests are further apart than that. Rather than keep every
+// connection alive through every silence (a request per vendor every few seconds of every session), `rewarm()` is
+// called when the caller starts speaking (the turn detector's speech_started): the answer's LLM and its TTS are asked
+// a few hundred ms later, so a vendor whose connection may have lapsed (idle longer than `staleAfterMs`) is warmed
+// then, in parallel with the caller's words. Never while one of its requests is in flight (that would open a second
+// connection), and not after a warm-up failed (until the vendor is used again).
 import type { Modality } from '../../functions/contract.ts';
 import type { Link } from '../fallback/fallback.ts';
 import type { ProviderChains } from './registry.ts';
@@ -21,20 +23,25 @@ export interface WarmOptions {
   log: { debug(obj: object, msg?: string): void };
   /** Each warm-up gives up after this long. */
   timeoutMs?: number;
-  /** An HTTP vendor idle this long is warmed again (0: never); keep it under fetch's 4 s idle limit. */
-  refreshIdleMs?: number;
+  /** `rewarm()` warms an HTTP vendor idle at least this long: its pooled connection may be gone (fetch's limit is 4 s, 3 s against a Keep-Alive of 5). */
+  staleAfterMs?: number;
 }
 
-export const WARM_DEFAULTS = { timeoutMs: 5_000, refreshIdleMs: 2_500 };
+export const WARM_DEFAULTS = { timeoutMs: 5_000, staleAfterMs: 3_000 };
 
 export interface Warmth {
   /** Settles once every first warm-up finished or gave up; never rejects. */
   ready: Promise<void>;
-  /** Aborts warm-ups in flight and ends the refreshes (the providers' own close() releases their sockets). */
+  /**
+   * The first LLM and TTS vendors are about to be asked (the caller started speaking): warm those whose connection
+   * may have lapsed. Settles once those warm-ups finished or gave up; never rejects, never awaited by the session.
+   */
+  rewarm(): Promise<void>;
+  /** Aborts warm-ups in flight; rewarm() does nothing after it (the providers' own close() releases their sockets). */
   stop(): void;
 }
 
-/** One vendor's pooled HTTP connection: warmed now, and again whenever it has been idle for refreshIdleMs. */
+/** One vendor's pooled HTTP connection: warmed at session start, and again on demand once it may have lapsed. */
 class HttpWarmer {
   readonly #warm: (signal: AbortSignal) => Promise<void>;
   readonly #describe: object;
@@ -42,14 +49,22 @@ class HttpWarmer {
   readonly #stopped: AbortSignal;
   #inFlight = 0;
   #warming = false;
-  #timer: NodeJS.Timeout | undefined;
+  /** The last warm-up failed: no other until a request of the vendor's has run. */
+  #failed = false;
+  /** performance.now() when the connection was last busy (a request or a warm-up ended). */
+  #lastUsedMs = -Infinity;
 
   constructor(warm: (signal: AbortSignal) => Promise<void>, describe: object, options: Required<Omit<WarmOptions, 'stt'>>, stopped: AbortSignal) {
     this.#warm = warm;
     this.#describe = describe;
     this.#options = options;
     this.#stopped = stopped;
-    stopped.addEventListener('abort', () => clearTimeout(this.#timer), { once: true });
+  }
+
+  /** Warms again if the connection may have lapsed; true when a warm-up ran and the connection is open. */
+  async rewarm(): Promise<boolean> {
+    if (this.#failed || performance.now() - this.#lastUsedMs < this.#options.staleAfterMs) return false;
+    return this.warm(false);
   }
 
   /** Warms now; true when the connection is open. */
@@ -66,27 +81,21 @@ class HttpWarmer {
       if (!this.#stopped.aborted) this.#options.log.debug({ ...this.#describe, error: errorText(err) }, 'provider warm-up failed');
     } finally {
       this.#warming = false;
+      this.#lastUsedMs = performance.now();
     }
-    if (ok) this.#armRefresh();
+    this.#failed = !ok;
     return ok;
   }
 
   /** A request of this vendor's began: it holds the connection, so no warm-up until it ends. */
   began(): void {
     this.#inFlight++;
-    clearTimeout(this.#timer);
   }
 
   ended(): void {
     this.#inFlight--;
-    if (this.#inFlight === 0) this.#armRefresh();
-  }
-
-  #armRefresh(): void {
-    clearTimeout(this.#timer);
-    if (this.#stopped.aborted || this.#options.refreshIdleMs <= 0 || this.#inFlight > 0) return;
-    this.#timer = setTimeout(() => void this.warm(false), this.#options.refreshIdleMs);
-    this.#timer.unref();
+    this.#failed = false;
+    this.#lastUsedMs = performance.now();
   }
 }
 
@@ -115,7 +124,7 @@ function errorText(err: unknown): string {
 }
 
 /**
- * Warms the first provider of each chain and keeps the HTTP ones warm. The links of `chains` that belong to a warmed
+ * Warms the first provider of each chain, and the HTTP ones again on `rewarm()` when they may have lapsed. The links of `chains` that belong to a warmed
  * HTTP vendor are replaced in place by providers whose requests it sees (so a refresh never races a request); the
  * chains keep their order and names.
  */
@@ -144,12 +153,13 @@ export function keepFirstProvidersWarm(chains: ProviderChains, options: WarmOpti
   const stt = chains.stt[0];
   // An HTTP STT (OpenAI's) shares its origin with the OpenAI warmer when there is one: that pool is warm already.
   if (stt?.provider.warm && !warmers.has(stt.name)) {
-    const sttWarmer = new HttpWarmer((signal) => stt.provider.warm!(options.stt, signal), { provider: stt.name, modality: 'stt' }, { ...settings, refreshIdleMs: 0 }, stop.signal);
+    const sttWarmer = new HttpWarmer((signal) => stt.provider.warm!(options.stt, signal), { provider: stt.name, modality: 'stt' }, settings, stop.signal);
     firstWarmUps.push(sttWarmer.warm(true));
   }
 
   return {
     ready: Promise.allSettled(firstWarmUps).then(() => undefined),
+    rewarm: () => Promise.allSettled([...warmers.values()].map((w) => w.rewarm())).then(() => undefined),
     stop: () => stop.abort(new Error('the session ended')),
   };
 }

@@ -43,6 +43,12 @@ export function callerStream(pieces: CallerPiece[]): Int16Array {
   return pcm;
 }
 
+function withSilence(pcm: Int16Array, silenceMs: number): Int16Array {
+  const out = new Int16Array(Math.ceil(pcm.length / FRAME) * FRAME + (silenceMs * RATE) / 1000);
+  out.set(pcm);
+  return out;
+}
+
 /** Where each spoken piece starts and ends, in stream ms. */
 export function spokenSpans(pieces: CallerPiece[]): { startMs: number; endMs: number }[] {
   const spans: { startMs: number; endMs: number }[] = [];
@@ -197,6 +203,10 @@ export interface EngineScript {
   preRollMs?: number;
   greeting?: string;
   options?: Partial<ConversationOptions>;
+  /** The caller's audio as recorded (16 kHz), played instead of `caller`'s pieces (then silence). */
+  callerAudio?: Int16Array;
+  /** Awaited after every tick before the next: work outside the virtual clock (a model thread) takes no virtual time. */
+  hold?: () => Promise<unknown>;
 }
 
 export interface EngineRun {
@@ -277,7 +287,7 @@ export function engineParts(s: Omit<EngineScript, 'caller'>): EngineParts {
 /** Plays the caller's audio, then `tailMs` of silence, and returns what happened. */
 export async function runEngine(s: EngineScript, tailMs = 3_000): Promise<EngineRun> {
   const { transport, options, stt, llm, tts, turns, history, outcomes } = engineParts(s);
-  const callerPcm = callerStream([...s.caller, { silenceMs: tailMs }]);
+  const callerPcm = s.callerAudio ? withSilence(s.callerAudio, tailMs) : callerStream([...s.caller, { silenceMs: tailMs }]);
   for (let at = 0; at < callerPcm.length; at += FRAME) transport.frames.push(callerPcm.subarray(at, at + FRAME));
   const conversation = new Conversation(options, s.vad ?? new DecayingVad());
   const ticks = transport.frames.length;
@@ -287,6 +297,7 @@ export async function runEngine(s: EngineScript, tailMs = 3_000): Promise<Engine
   for (let i = 0; i < ticks; i++) {
     transport.clock.tick();
     await settle();
+    await s.hold?.();
   }
   transport.input.end();
   // The input is over; time goes on until the engine has finished what it was doing.
@@ -296,6 +307,7 @@ export async function runEngine(s: EngineScript, tailMs = 3_000): Promise<Engine
     if (i > 10_000) throw new Error('the engine did not finish within 200 s of virtual time after the input ended');
     transport.clock.tick();
     await settle();
+    await s.hold?.();
   }
   await running;
   return {

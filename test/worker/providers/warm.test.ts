@@ -1,7 +1,8 @@
 // Warm connections at session start, through the REAL SDKs against the fakes, counted as TCP connections at each
 // fake: the session's first STT, LLM and TTS requests open none of their own; only the first provider of each chain
-// is warmed, a vendor once; a failed or stalled warm-up costs nothing and hangs nothing; an idle vendor is warmed
-// again, never while its own request runs.
+// is warmed, a vendor once; a failed or stalled warm-up costs nothing and hangs nothing; when the caller speaks
+// (rewarm), a vendor idle long enough for its connection to lapse is warmed again, never while its own request runs,
+// and nothing is sent on a timer.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic.ts';
 import { startFakeDeepgram, type FakeDeepgram } from '../../fakes/deepgram.ts';
@@ -70,7 +71,7 @@ function session(order: ProviderOrderInput = DEFAULT_ORDER, options: Partial<War
     ELEVENLABS_BASE_URL: fakes.elevenlabs.url,
   };
   const chains = buildProviders(env, order, log);
-  const warmth = keepFirstProvidersWarm(chains, { stt: { sampleRate: SAMPLE_RATE, language: 'en' }, log, refreshIdleMs: 0, ...options });
+  const warmth = keepFirstProvidersWarm(chains, { stt: { sampleRate: SAMPLE_RATE, language: 'en' }, log, ...options });
   sessions.push({ chains, warmth });
   return { chains, warmth };
 }
@@ -177,45 +178,67 @@ describe('keepFirstProvidersWarm', () => {
     await waitFor('the stopped warm-up to be closed', () => held()?.clientAborted);
   });
 
-  it('warms an idle vendor again on its pooled connection, never while one of its requests is in flight', async () => {
-    const { chains, warmth } = session(DEFAULT_ORDER, { refreshIdleMs: 60 });
+  it('rewarm warms only a vendor idle long enough to have lapsed, never while its request runs, and nothing runs on a timer', async () => {
+    const { chains, warmth } = session(DEFAULT_ORDER, { staleAfterMs: 300 });
     await warmth.ready;
-    const models = () => fakes.openai.requests.filter((r) => r.route === 'models');
-    await waitFor('a refresh of the idle connection', () => models().length >= 2);
+    const models = (fake: FakeServer) => fake.requests.filter((r) => r.route === 'models').length;
+    // Just warmed: the caller speaking now costs the vendors nothing.
+    await warmth.rewarm();
+    expect([models(fakes.openai), models(fakes.elevenlabs)]).toEqual([1, 1]);
+    // Idle past the limit, with no caller speech: nobody is asked anything.
+    await new Promise((r) => setTimeout(r, 400));
+    expect([models(fakes.openai), models(fakes.elevenlabs)]).toEqual([1, 1]);
+    // The caller speaks: both first vendors are warmed again, on their pooled connections; the backups are not.
+    await warmth.rewarm();
+    expect([models(fakes.openai), models(fakes.elevenlabs)]).toEqual([2, 2]);
+    expect([fakes.openai.connections, fakes.elevenlabs.connections]).toEqual([1, 1]);
+    expect(fakes.anthropic.connections + fakes.groq.connections).toBe(0);
+    // Deepgram's socket is held open by its KeepAlives: no second listen.
+    expect(routes(fakes.deepgram)).toEqual(['listen']);
 
-    // The answer stalls for 500 ms after its first words: no refresh may start while it holds the connection.
-    fakes.openai.faults.push({ kind: 'stallAfter', chunks: 2, ms: 500, route: 'chat' });
-    const before = models().length;
-    const startedAt = Date.now();
-    expect(await answer(chains.llm[0]!.provider)).toMatch(/interesting/);
-    const endedAt = Date.now();
-    const duringAnswer = models().filter((r) => r.receivedAtMs > startedAt && r.receivedAtMs < endedAt);
-    expect(duringAnswer).toEqual([]);
-    await waitFor('a refresh once the answer ended', () => models().length > before);
-    expect(fakes.openai.connections).toBe(1);
+    // An answer that stalls for 600 ms holds the connection: speech meanwhile warms nothing of OpenAI's.
+    await new Promise((r) => setTimeout(r, 400));
+    fakes.openai.faults.push({ kind: 'stallAfter', chunks: 2, ms: 600, route: 'chat' });
+    const answering = answer(chains.llm[0]!.provider);
+    await waitFor('the answer to start', () => fakes.openai.requests.some((r) => r.route === 'chat'));
+    await warmth.rewarm();
+    expect(models(fakes.openai)).toBe(2);
+    expect(models(fakes.elevenlabs)).toBe(3);
+    expect(await answering).toMatch(/interesting/);
+    // OpenAI was just used: fresh again (ElevenLabs, warmed 600 ms ago, is not).
+    await warmth.rewarm();
+    expect([models(fakes.openai), models(fakes.elevenlabs)]).toEqual([2, 4]);
 
     warmth.stop();
-    const afterStop = models().length;
-    await new Promise((r) => setTimeout(r, 200));
-    expect(models().length).toBe(afterStop);
+    await new Promise((r) => setTimeout(r, 400));
+    await warmth.rewarm();
+    expect([models(fakes.openai), models(fakes.elevenlabs)]).toEqual([2, 4]);
   });
 
-  it("outlasts fetch's idle limit: without refreshes the pooled connection is gone after 3 s, with them it stays", async () => {
+  it("a vendor idle past fetch's limit is warmed again when the caller speaks: the answer then opens no connection", async () => {
     // The fakes' node:http servers say Keep-Alive: timeout=5, which fetch (undici) turns into 3 s of idle life.
     const second = await startFakeOpenAI();
-    const llmOf = (fake: FakeOpenAI, refreshIdleMs: number) => {
+    const llmOf = (fake: FakeOpenAI) => {
       const chains = buildProviders({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${fake.url}/v1` }, { stt: [], llm: ['openai'], tts: [] }, log);
-      const warmth = keepFirstProvidersWarm(chains, { stt: { sampleRate: SAMPLE_RATE }, log, refreshIdleMs });
+      const warmth = keepFirstProvidersWarm(chains, { stt: { sampleRate: SAMPLE_RATE }, log });
       sessions.push({ chains, warmth });
       return { llm: chains.llm[0]!.provider, warmth };
     };
     try {
-      const refreshed = llmOf(fakes.openai, 1_000);
-      const lapsed = llmOf(second, 0);
-      await Promise.all([refreshed.warmth.ready, lapsed.warmth.ready]);
+      const spoken = llmOf(fakes.openai);
+      const silent = llmOf(second);
+      await Promise.all([spoken.warmth.ready, silent.warmth.ready]);
       await new Promise((r) => setTimeout(r, 3_600));
-      await Promise.all([answer(refreshed.llm), answer(lapsed.llm)]);
-      expect(fakes.openai.connections).toBe(1);
+      // The caller speaks to one session: its lapsed connection is opened again before the answer is asked for.
+      await spoken.warmth.rewarm();
+      expect(fakes.openai.connections).toBe(2);
+      expect(second.connections).toBe(1);
+      // The caller's words take longer than this; fetch gives the warm-up's socket back to its pool a moment after the
+      // response was read.
+      await new Promise((r) => setTimeout(r, 100));
+      await Promise.all([answer(spoken.llm), answer(silent.llm)]);
+      expect(fakes.openai.connections).toBe(2);
+      // Without it, the answer itself paid for a new connection.
       expect(second.connections).toBe(2);
     } finally {
       await second.close();
