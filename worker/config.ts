@@ -85,6 +85,8 @@ const launchedSchema = z.object({
 });
 
 export type AgentConfig = z.infer<typeof schema>;
+/** Every variable the worker's settings read (the launcher's env allow-list must pass each of them). */
+export const SETTING_NAMES: readonly string[] = [...Object.keys(schema.shape), ...Object.keys(launchedSchema.shape)];
 export type LaunchedConfig = z.infer<typeof launchedSchema>;
 
 export class WorkerConfigError extends Error {
