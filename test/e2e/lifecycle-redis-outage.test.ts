@@ -29,7 +29,8 @@ describe('a Redis outage during a call', () => {
         REDIS_TIMEOUT_MS: '500',
       },
       // The worker's own built-in greeting would be something else: the session must come from the functions.
-      workerEnv: { GREETING: 'the worker default greeting' },
+      // The caller stays silent through the 3-minute outage: the agent must not bid them goodbye meanwhile (user away).
+      workerEnv: { GREETING: 'the worker default greeting', AWAY_GOODBYE_MS: '0' },
     });
   });
   afterAll(async () => {

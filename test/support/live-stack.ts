@@ -83,6 +83,10 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
   const workerEnv: Record<string, string> = {
     ...fakes.env,
     GREETING: '',
+    // The fake LLM hands its scripted replies out one per request, and a preemptive request (started when the caller
+    // falls silent, dropped when the words change) would take the next turn's reply. The tests in rooms script their
+    // replies, so they run without it; preemption is tested in the engine harness and the console (console-preempt).
+    PREEMPTIVE_GENERATION: 'off',
     EMPTY_ROOM_GRACE_MS: '1000',
     LOG_LEVEL: 'info',
     ...options.workerEnv,
