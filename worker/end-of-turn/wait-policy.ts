@@ -2,7 +2,10 @@
 // and ordered: short when the sentence is complete, long when it is not, a middle one when the signs disagree or
 // there are none. The words overrule the model only one way: a sentence that ends on "and" or "the" is never called
 // complete (the model hears prosody, and a flat "and" can sound final), while a transcript's full stop does not
-// overrule a model that hears more to come (STTs put full stops after fragments).
+// overrule a model that hears more to come (STTs put full stops after fragments). The model alone earns the long wait
+// only when it is sure (below `incompleteThreshold`): between its two thresholds it often misjudges finished synthetic
+// and flat speech (test/bench/end-of-turn.ts: espeak's complete questions score a median 0.92 but many fall near 0.5),
+// and a long wait there costs a finished caller more than a middle one costs a thinking caller.
 import type { TranscriptVerdict } from './transcript-rule.ts';
 
 export interface WaitPolicyOptions {
@@ -14,6 +17,8 @@ export interface WaitPolicyOptions {
   incompleteWaitMs: number;
   /** A model probability at or above this calls the turn complete (pipecat's own cut is 0.5). */
   completeThreshold: number;
+  /** Below this the model alone calls the turn unfinished; between the two thresholds it is unsure. */
+  incompleteThreshold: number;
 }
 
 export const DEFAULT_WAIT_POLICY: Readonly<WaitPolicyOptions> = {
@@ -21,6 +26,7 @@ export const DEFAULT_WAIT_POLICY: Readonly<WaitPolicyOptions> = {
   unsureWaitMs: 600,
   incompleteWaitMs: 1500,
   completeThreshold: 0.5,
+  incompleteThreshold: 0.2,
 };
 
 /** Longest wait accepted: beyond it a caller who has finished hears nothing for too long. */
@@ -51,7 +57,7 @@ export class WaitPolicy {
       return verdict === 'complete' ? this.#tier('complete', 'rule') : this.#tier('unsure', 'none');
     }
     if (probability >= this.options.completeThreshold) return this.#tier('complete', 'model');
-    return this.#tier(verdict === 'complete' ? 'unsure' : 'incomplete', 'model');
+    return this.#tier(verdict === 'complete' || probability >= this.options.incompleteThreshold ? 'unsure' : 'incomplete', 'model');
   }
 
   #tier(tier: WaitTier, source: WaitDecision['source']): WaitDecision {
@@ -74,5 +80,8 @@ function validate(o: WaitPolicyOptions): void {
   }
   if (!(o.completeThreshold > 0 && o.completeThreshold < 1)) {
     throw new RangeError(`completeThreshold must be between 0 and 1, got ${o.completeThreshold}`);
+  }
+  if (!(o.incompleteThreshold >= 0 && o.incompleteThreshold <= o.completeThreshold)) {
+    throw new RangeError(`incompleteThreshold must be between 0 and completeThreshold (${o.completeThreshold}), got ${o.incompleteThreshold}`);
   }
 }

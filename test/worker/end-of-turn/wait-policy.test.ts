@@ -14,6 +14,8 @@ describe('WaitPolicy', () => {
     [0.9, 'incomplete', 'incomplete', 'rule'], // "…and" is never complete, however final it sounded
     [0.59, 'complete', 'unsure', 'model'], // a full stop does not overrule a model that hears more coming
     [0.1, 'unknown', 'incomplete', 'model'],
+    [0.3, 'unknown', 'unsure', 'model'], // not sure enough of "more to come" for the long wait on its own
+    [0.2, 'unknown', 'unsure', 'model'], // the lower threshold itself is unsure
     [0.1, 'incomplete', 'incomplete', 'rule'],
     [undefined, 'complete', 'complete', 'rule'],
     [undefined, 'incomplete', 'incomplete', 'rule'],
@@ -26,7 +28,7 @@ describe('WaitPolicy', () => {
   it('has defaults that wait longer the less complete the sentence is', () => {
     const defaults = new WaitPolicy();
     expect(defaults.options).toEqual(DEFAULT_WAIT_POLICY);
-    const waits = [defaults.decide(0.99, 'complete'), defaults.decide(0.3, 'complete'), defaults.decide(0.3, 'unknown')].map((d) => d.waitMs);
+    const waits = [defaults.decide(0.99, 'complete'), defaults.decide(0.3, 'complete'), defaults.decide(0.1, 'unknown')].map((d) => d.waitMs);
     expect(waits[0]).toBeLessThan(waits[1]!);
     expect(waits[1]).toBeLessThan(waits[2]!);
   });
