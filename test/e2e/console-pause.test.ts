@@ -15,8 +15,9 @@ describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () 
   });
   afterAll(() => tearDown(fakes, dir));
 
-  it('keeps every word and answers the whole sentence once', async () => {
-    const input = await speechWav(dir, 'pause', [
+  /** "What is the weather like … in Paris tomorrow morning", with a 380 ms pause between the halves; fakes reset to hear them. */
+  async function pausedQuestion(name: string): Promise<string> {
+    const input = await speechWav(dir, name, [
       { silenceMs: 1_000 },
       { say: 'What is the weather like' },
       { silenceMs: 380 },
@@ -25,6 +26,11 @@ describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () 
     ]);
     fakes.reset();
     fakes.deepgram.script.pushTranscripts('what is the weather like', 'in paris tomorrow morning');
+    return input;
+  }
+
+  it('keeps every word and answers the whole sentence once', async () => {
+    const input = await pausedQuestion('pause');
     // In real time (not --fast), so the timing is robust: the LLM takes 500 ms, the caller resumes about 400 ms into
     // it, and without the rule the answer would start playing well before 400 ms of resumed speech could cut it.
     fakes.openai.setProfile({ ttfbMs: 500 });
@@ -49,16 +55,8 @@ describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () 
   });
 
   it('with the end of turn judged (the default), the sentence left hanging waits out the pause: one turn, one answer', async () => {
-    const input = await speechWav(dir, 'pause-judged', [
-      { silenceMs: 1_000 },
-      { say: 'What is the weather like' },
-      { silenceMs: 380 },
-      { say: 'in Paris tomorrow morning' },
-      { silenceMs: 4_000 },
-    ]);
-    fakes.reset();
     // The fake finds the two halves by their energy, and finalises each (speech_final after the first, in the pause).
-    fakes.deepgram.script.pushTranscripts('what is the weather like', 'in paris tomorrow morning');
+    const input = await pausedQuestion('pause-judged');
     const run = await runConsole({ input, dir, name: 'pause-judged', env: consoleEnv(fakes), fast: false });
     // "...like" hangs on a preposition: the STT's endpoint in the pause does not end the turn, the caller goes on.
     expect(run.report.history.map((m) => [m.role, m.text])).toEqual([
