@@ -22,10 +22,13 @@ export class AudioTap {
     return this.#received;
   }
 
-  push(frame: Int16Array): void {
-    this.#frames.push({ startSample: this.#received, pcm: frame.slice() });
+  /** Holds a copy of `frame` and returns it: the copy is safe to hand on (to the STT) while the transport reuses its buffer. */
+  push(frame: Int16Array): Int16Array {
+    const pcm = frame.slice();
+    this.#frames.push({ startSample: this.#received, pcm });
     this.#received += frame.length;
     while (this.#frames.length > 1 && this.#received - this.#frames[1]!.startSample >= this.#holdSamples) this.#frames.shift();
+    return pcm;
   }
 
   /** The audio from stream position `fromSample` (clamped to what is held) to the end of what was received. */

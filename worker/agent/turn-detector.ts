@@ -141,9 +141,10 @@ export class TurnDetector {
     const arrivedAtMs = this.#o.clock.now();
     const arrivedAtEpochMs = this.#o.clock.epochMs();
     const frameStart = this.#tap.receivedSamples;
-    this.#tap.push(frame);
-    // The STT hears the transport's frame as it comes, beside the VAD (not after it).
-    this.#open?.audio.push(frame);
+    const held = this.#tap.push(frame);
+    // The STT hears the transport's frame as it comes, beside the VAD (not after it); the tap's copy, since the STT
+    // stream may still hold it when the transport reuses its buffer.
+    this.#open?.audio.push(held);
     const events = await this.#o.vad.push(frame);
     for (const ev of events) {
       if (ev.type === 'speech_start') {
