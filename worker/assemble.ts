@@ -71,6 +71,7 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
       bargeInMinMs: o.config.BARGE_IN_MIN_MS,
       vadPreRollMs: vad.preRollMs,
       earlyEndSilenceMs: o.config.EARLY_END_SILENCE_MS,
+      sttFlushSilenceMs: o.config.STT_FLUSH_SILENCE_MS,
       endOfTurnSilenceMs: o.config.END_OF_TURN_SILENCE_MS,
       ...(endOfTurn ? { endOfTurn } : {}),
       idlePromptMs: o.config.IDLE_PROMPT_MS,

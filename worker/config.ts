@@ -37,6 +37,9 @@ const schema = z
     END_OF_TURN_INCOMPLETE_WAIT_MS: ms(DEFAULT_WAIT_POLICY.incompleteWaitMs, MAX_WAIT_MS),
     END_OF_TURN_SILENCE_MS: ms(500, 5_000),
     EARLY_END_SILENCE_MS: ms(200, 5_000),
+    // Silence after which a streaming STT is asked for the words so far (Deepgram's Finalize), so that the words are in
+    // when the end-of-turn wait runs out instead of at the STT's own endpointing; 0 = never ask.
+    STT_FLUSH_SILENCE_MS: ms(100, 5_000),
     IDLE_PROMPT_MS: ms(20_000),
     // The LLM (and the first sentence's TTS) start when the caller falls silent, before the turn is certain; the answer
     // is used only if the turn ends with the same words, else dropped unheard (its tokens still paid).

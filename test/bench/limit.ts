@@ -32,7 +32,7 @@ const TURNS = 8;
 /** Never, for a turn: the primary's stream opens and its first token does not come. */
 const NEVER_MS = 60_000;
 
-type CaseName = 'healthy' | 'quietFinalize' | 'stalledPrimary' | 'preemption';
+type CaseName = 'healthy' | 'quietFinalize' | 'finalizeIgnored' | 'stalledPrimary' | 'preemption';
 
 interface CaseFigures {
   name: CaseName;
@@ -113,6 +113,14 @@ export async function runLimit(dir: string, progress: (line: string) => void): P
     stack.fakes.deepgram.faults.clear();
     cases.push(quiet);
 
+    // Worse than its docs allow: no Finalize answered at all (not the one asked in the caller's silence either).
+    const deaf = await runCase(stack, dir, progress, 'finalizeIgnored', (f) => {
+      setDelays(f, LIMIT_DELAYS.llmTtftMs);
+      f.deepgram.faults.push({ kind: 'ignoreFinalize', route: 'listen', times: 100 });
+    });
+    stack.fakes.deepgram.faults.clear();
+    cases.push(deaf);
+
     // The next session's hedge delay comes from what the sessions above reported: wait until the functions have it.
     const openai = await waitFor('openai first tokens in the health scores', async () => {
       const row = await healthOf(stack, 'llm:openai');
@@ -158,8 +166,8 @@ export function limitTable(f: LimitFigures): string {
       rows.push([c.name, answered, '-', '-', '-', 'MISS']);
       continue;
     }
-    if (c.name === 'healthy' || c.name === 'quietFinalize') {
-      const label = c.name === 'healthy' ? 'healthy turn' : 'Deepgram leaves a Finalize unanswered';
+    if (c.name === 'healthy' || c.name === 'quietFinalize' || c.name === 'finalizeIgnored') {
+      const label = { healthy: 'healthy turn', quietFinalize: 'Deepgram leaves a Finalize with nothing pending unanswered', finalizeIgnored: 'Deepgram answers no Finalize at all' }[c.name];
       rows.push([label, answered, `${d.medianMs} (${plus(d.medianMs, f.floorMs)})`, `${d.p95Ms} (${plus(d.p95Ms, f.floorMs)})`, 'p50 ≤ floor + 40, p95 ≤ floor + 80', verdict(d.medianMs <= f.floorMs + 40 && d.p95Ms <= f.floorMs + 80)]);
     } else if (c.name === 'preemption') {
       rows.push([`LLM first token ${LIMIT_DELAYS.preemptLlmTtftMs} ms (inside the endpointing)`, answered, `${d.medianMs} (${PREEMPT_TARGET_MS} + ${Math.round(d.medianMs - PREEMPT_TARGET_MS)})`, `${d.p95Ms}`, `p50 ≤ ${PREEMPT_TARGET_MS} (endpointing + TTS first byte + 60)`, verdict(d.medianMs <= PREEMPT_TARGET_MS)]);

@@ -140,6 +140,19 @@ describe('LiveKit\'s own CLI as a caller', () => {
       const messages = raw.map((m) => JSON.parse(m) as HistoryMessage);
       return messages.some((m, i) => m.role === 'assistant' && i > 0 && m.text.includes(messages[i - 1]!.text));
     };
+    // On failure: each room the LLM did not answer, its history and its own worker's last log lines (the tail of
+    // all logs would show the rooms that were fine).
+    onTestFailed(async () => {
+      const logs = stack.logs().split('\n');
+      for (const [i, id] of sessionIds.entries()) {
+        if (await answeredByLlm(id)) continue;
+        const raw = await stack.redis.lrange(`session:${id}:history`, 0, -1);
+        const history = raw.map((m) => { const h = JSON.parse(m) as HistoryMessage; return `${h.role}: ${h.text}`; });
+        const tasks = await stack.tasks(names[i]);
+        const lines = logs.filter((l) => tasks.some((t) => l.startsWith(`[${t.taskId}]`)));
+        console.error(`room ${i} unanswered; tasks ${JSON.stringify(tasks)}; history ${JSON.stringify(history)}\n${lines.slice(-60).join('\n')}`);
+      }
+    });
     await waitFor(`a turn answered by the LLM in all ${ROOMS_AT_ONCE} rooms`, async () =>
       (await Promise.all(sessionIds.map(answeredByLlm))).every(Boolean), 180_000, 1_000);
 

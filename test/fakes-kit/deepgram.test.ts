@@ -91,6 +91,29 @@ describe('fake Deepgram live transcription (through @deepgram/sdk 5.x)', () => {
     await call.waitForClose();
   });
 
+  it('a Finalize in a pause: speech resuming inside the endpointing silence goes on the same sentence, later speech is the next', async () => {
+    // The script holds whole sentences and the flush sent the whole line: the rest of it brings no words of its own.
+    fake.script.pushTranscripts('wait what about tomorrow', 'and the day after');
+    const call = await openListen(fake.url);
+    call.sendAudio(Buffer.concat([tone(300), silence(100)]));
+    await call.waitForMessage('an interim', (m) => m.type === 'Results');
+    call.socket.sendFinalize({ type: 'Finalize' });
+    await call.waitForMessage('the flush', (m) => m.type === 'Results' && m.from_finalize === true);
+    // 200 ms of silence in all (less than the endpointing), then the rest of the sentence.
+    call.sendAudio(Buffer.concat([silence(100), tone(500), silence(400)]));
+    await call.waitForMessage('the endpoint of the rest', (m) => m.type === 'Results' && m.speech_final === true);
+    // A silence longer than the endpointing, then a sentence of its own: the next line.
+    call.sendAudio(Buffer.concat([silence(400), tone(600), silence(400)]));
+    await call.waitForMessage('the next sentence\'s endpoint', (m) => m.type === 'Results' && m.speech_final === true && (m as ResultsMessage).channel.alternatives[0]?.transcript !== '');
+    call.socket.close();
+    await call.waitForClose();
+    expect(call.results().filter((r) => r.is_final).map((r) => [r.channel.alternatives[0]?.transcript, r.speech_final, r.from_finalize])).toEqual([
+      ['wait what about tomorrow', false, true],
+      ['', true, false],
+      ['and the day after', true, false],
+    ]);
+  });
+
   it('needs neither interim results nor endpointing: finals only, speech_final false, no UtteranceEnd or SpeechStarted', async () => {
     fake.script.pushTranscripts('just the final');
     const call = await openListen(fake.url, { interim_results: 'false', endpointing: false, vad_events: 'false' });
@@ -213,6 +236,22 @@ describe('fake Deepgram faults', () => {
       ['second words', false, true],
       ['', false, false],
     ]);
+  });
+
+  it('ignoreFinalize: no Finalize is answered, with speech pending or not; the endpoint still sends its speech_final', async () => {
+    fake.faults.push({ kind: 'ignoreFinalize' });
+    fake.script.pushTranscripts('never flushed');
+    const call = await openListen(fake.url);
+    call.sendAudio(Buffer.concat([tone(700), silence(100)]));
+    await call.waitForMessage('an interim', (m) => m.type === 'Results');
+    call.socket.sendFinalize({ type: 'Finalize' });
+    call.sendAudio(silence(400));
+    await call.waitForMessage('the speech_final', (m) => m.type === 'Results' && m.speech_final === true);
+    call.socket.sendFinalize({ type: 'Finalize' });
+    call.socket.sendCloseStream({ type: 'CloseStream' });
+    await call.waitForClose();
+    expect(call.results().filter((r) => r.from_finalize)).toEqual([]);
+    expect(call.results().filter((r) => r.is_final).map((r) => r.channel.alternatives[0]?.transcript)).toEqual(['never flushed', '']);
   });
 
   it('delayFirstChunk: the socket opens at once but the first message waits', async () => {

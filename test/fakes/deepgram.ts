@@ -5,7 +5,7 @@
 // like transcription latency. Faults on route 'listen': rejectHandshake / status (HTTP refusal with Deepgram's JSON
 // body and dg-error header), reset, delayHeaders, delayFirstChunk, silence (no Results), midStreamError (close 1011
 // NET-0000 after N Results), destroyAfter, truncateAfter, stallAfter (N counts Results messages), quietFinalize (a
-// Finalize with no speech pending is not answered, which Deepgram's docs allow).
+// Finalize with no speech pending is not answered, which Deepgram's docs allow), ignoreFinalize (none is answered).
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { sendJson } from './kit/stream.ts';
@@ -95,6 +95,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         idleTimeoutMs: settings.idleTimeoutMs,
         silent: fault?.kind === 'silence',
         quietFinalize: fault?.kind === 'quietFinalize',
+        ignoreFinalize: fault?.kind === 'ignoreFinalize',
         speechThresholdRms: settings.speechThresholdRms,
         interimIntervalMs: settings.interimIntervalMs,
       });

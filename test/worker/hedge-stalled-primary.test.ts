@@ -73,10 +73,31 @@ describe('a primary LLM that never sends its first token', () => {
     const gapMs = backup[0]!.receivedAtMs - stalledRequest.receivedAtMs;
     expect(gapMs).toBeGreaterThanOrEqual(delayMs - 25);
     expect(gapMs).toBeLessThan(DEFAULT_LLM_POLICY.firstChunkTimeoutMs / 2);
-    // The loser is cancelled on the wire and counts as neither success nor failure.
+    // The loser is cancelled on the wire and counts as a timeout (one: its breaker stays closed).
     await waitFor('the stalled primary request to be cancelled', () => stalledRequest.clientAborted, 2_000);
-    expect(outcomeSummary(stalled.outcomes)).toEqual([['anthropic', true, undefined]]);
+    expect(outcomeSummary(stalled.outcomes)).toEqual([['openai', false, 'timeout'], ['anthropic', true, undefined]]);
     expect(breakers.state('openai')).toBe('closed');
+  });
+
+  it('one that keeps stalling opens its breaker after three outrun turns: the next turn asks the backup alone, at once', async () => {
+    const chains = buildFakeChains(fakes, { llm: ['openai', 'anthropic', 'groq'] });
+    const breakers = new BreakerRegistry();
+    const hedge = llmHedgeDelays(parseAgentConfig({}), MEASURED);
+    fakes.openai.faults.push({ kind: 'delayFirstChunk', ms: NEVER_MS, route: 'chat', times: 10 });
+    fakes.anthropic.script.pushReplies(BACKUP, BACKUP, BACKUP, BACKUP);
+    for (let turn = 1; turn <= 3; turn++) {
+      const r = await ask({ links: chains.llm, breakers, hedge });
+      expect(r.text).toBe(BACKUP);
+    }
+    expect(breakers.state('openai')).toBe('open');
+    const fourth = await ask({ links: chains.llm, breakers, hedge });
+    expect(fourth.text).toBe(BACKUP);
+    expect(outcomeSummary(fourth.outcomes)).toEqual([['anthropic', true, undefined]]);
+    // openai was asked on the three outrun turns only; anthropic on the fourth with no hedge delay before it.
+    expect(requestsOn(fakes.openai, 'chat')).toHaveLength(3);
+    const backups = requestsOn(fakes.anthropic, 'messages');
+    expect(backups).toHaveLength(4);
+    expect(requestsOn(fakes.groq, 'chat')).toHaveLength(0);
   });
 
   it('with LLM_HEDGE=off waits for the first-token deadline and fails over (the cost hedging saves)', async () => {

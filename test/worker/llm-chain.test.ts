@@ -124,7 +124,18 @@ describe('LLM chain', () => {
       expect(slow.calls).toHaveLength(1);
       expect(slow.calls[0]?.aborted).toBe(true);
       expect(quick.calls).toHaveLength(1);
-      expect(r.outcomes.map((o) => o.provider)).toEqual(['quick']);
+      // The first timed out as far as this turn goes (the rival spoke while it was silent); no failover was seen.
+      expect(r.outcomes.map((o) => [o.provider, o.ok, o.errorClass])).toEqual([['slow', false, 'timeout'], ['quick', true, undefined]]);
+      expect(r.events.filter((e) => e.type === 'failover')).toEqual([]);
+    });
+
+    it('a rival that loses to a first provider answering late is only cancelled: neither success nor failure', async () => {
+      const late = scriptedLlm('late', [{ tokens: ['Late but first.'], firstDelayMs: 60 }]);
+      const slower = scriptedLlm('slower', [{ tokens: ['unused'], firstDelayMs: 400 }]);
+      const r = await answer([late, slower], { hedgeAfterMs: 20 });
+      expect(r.text).toBe('Late but first.');
+      expect(slower.calls[0]?.aborted).toBe(true);
+      expect(r.outcomes.map((o) => [o.provider, o.ok])).toEqual([['late', true]]);
     });
 
     it('never starts the rival when the first provider speaks in time', async () => {

@@ -54,6 +54,7 @@ export class Conversation {
       preRollMs: options.vadPreRollMs,
       endOfTurnSilenceMs: options.endOfTurnSilenceMs,
       earlyEndSilenceMs: options.earlyEndSilenceMs,
+      sttFlushSilenceMs: options.sttFlushSilenceMs ?? 0,
       ...(options.endOfTurn ? { endOfTurn: options.endOfTurn } : {}),
       bargeInMinMs: options.bargeInMinMs,
       agent: () => ({ busy: this.#replies.busy && !this.#replies.speculating, thinking: this.state.state === 'thinking', yieldsAtOnce: this.#replies.yieldsAtOnce }),

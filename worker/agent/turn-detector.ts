@@ -82,6 +82,8 @@ export interface TurnDetectorOptions {
   endOfTurnSilenceMs: number;
   /** With the STT's endpointing, this much silence may already end the turn. */
   earlyEndSilenceMs: number;
+  /** This much silence asks the STT for the words so far (once per silence); 0: never. */
+  sttFlushSilenceMs: number;
   /** Judges each silence's wait (worker/end-of-turn/); absent: the fixed wait, and the VAD's own end too. */
   endOfTurn?: EndOfTurnDetector;
   bargeInMinMs: number;
@@ -111,6 +113,8 @@ interface Open {
   wordsIn: boolean;
   /** Inside the STT event that carried the endpoint (its words are published right after it). */
   endpointing: boolean;
+  /** The STT was asked for the words so far during the current silence. */
+  flushRequested: boolean;
 }
 
 export class TurnDetector {
@@ -177,9 +181,11 @@ export class TurnDetector {
     } else if (this.#o.vad.trailingSilenceMs === 0 && open.stopped) {
       open.stopped = false;
       u.trace.unmark('vadSilenceAt');
+      u.trace.sttFlushAt = u.trace.sttFlushedAt = undefined;
       this.#resumed(open);
       this.#o.onEvent({ type: 'speech_resumed', utterance: u, atMs: arrivedAtMs });
     }
+    this.#flushIfQuietEnough(open, arrivedAtMs);
     const over = this.#turnOver(open, arrivedAtMs);
     if (over) {
       this.#end(over);
@@ -237,6 +243,19 @@ export class TurnDetector {
     open.verdict = undefined;
     open.silenceFromMs = undefined;
     open.endpointed = false;
+    open.flushRequested = false;
+  }
+
+  /**
+   * A silence long enough to be more than the gap between two words: the STT is asked for the words so far, so that
+   * they are final by the time the end-of-turn wait runs out, rather than only at the STT's own endpointing.
+   */
+  #flushIfQuietEnough(open: Open, nowMs: number): void {
+    const afterMs = this.#o.sttFlushSilenceMs;
+    if (afterMs <= 0 || !open.stopped || open.flushRequested || this.#silenceMs(open.u, nowMs) < afterMs) return;
+    open.flushRequested = true;
+    open.u.trace.sttFlushAt = this.#o.clock.epochMs();
+    open.u.transcript.flush();
   }
 
   #judgeTalkOver(open: Open, nowMs: number): void {
@@ -293,11 +312,12 @@ export class TurnDetector {
         this.#o.publish(t);
       },
       onEndOfSpeech: () => this.#sttEndOfSpeech(u),
+      onFlushed: () => this.#sttFlushed(u),
       onLate: (text) => this.#o.onEvent({ type: 'late_words', utterance: u, atMs: this.#o.clock.now(), text }),
       log: this.#o.log,
     });
     u = { id, startedAtMs: this.#o.clock.now(), overAgent: agent.busy, bargedIn: false, cutThinking: false, transcript, trace: new TurnTrace() };
-    this.#open = { u, audio, onsetSample: Math.max(onsetSample, 0), fromSample: Math.max(0, fromSample), stopped: false, words: '', endpointed: false, wordsIn: false, endpointing: false };
+    this.#open = { u, audio, onsetSample: Math.max(onsetSample, 0), fromSample: Math.max(0, fromSample), stopped: false, words: '', endpointed: false, wordsIn: false, endpointing: false, flushRequested: false };
     audio.push(this.#tap.since(Math.max(0, fromSample)));
     this.#o.onEvent({ type: 'speech_started', utterance: u, atMs: u.startedAtMs });
   }
@@ -320,6 +340,19 @@ export class TurnDetector {
     }
     // The provider's own endpointing ends the turn early once the audio is also quiet.
     if (this.#silenceMs(u, nowMs) >= this.#o.earlyEndSilenceMs) this.#end('stt_endpoint');
+  }
+
+  /** The STT answered this silence's flush: the words are in (they are published right after), the turn may be over. */
+  #sttFlushed(u: Utterance): void {
+    const open = this.#open;
+    if (open?.u !== u || !open.stopped || !open.flushRequested) return;
+    u.trace.sttFlushedAt = this.#o.clock.epochMs();
+    open.wordsIn = true;
+    open.endpointing = true;
+    queueMicrotask(() => {
+      open.endpointing = false;
+      this.#check(u);
+    });
   }
 
   #end(signal: EndSignal): void {

@@ -40,6 +40,9 @@ export class TurnTrace {
    * splits the time before the VAD hears silence into the transport's share (queueing included) and the VAD's.
    */
   lastLoudInAt: number | undefined;
+  /** Not stages either (a turn may end without them): when the STT was asked for the words so far, and answered. */
+  sttFlushAt: number | undefined;
+  sttFlushedAt: number | undefined;
   #emitted = false;
   /** A speculative answer's trace, once the answer became the turn's: its marks go to the turn's trace. */
   #into: TurnTrace | undefined;
@@ -75,8 +78,20 @@ export class TurnTrace {
     if (this.#emitted) return;
     this.#emitted = true;
     const stages = Object.fromEntries(TRACE_STAGES.filter((s) => this.at[s] !== undefined).map((s) => [s, Math.round(this.at[s]! * 10) / 10]));
-    const lastLoudInAt = this.lastLoudInAt === undefined ? undefined : Math.round(this.lastLoudInAt * 10) / 10;
-    log.info({ event: 'turn_trace', ...extra, endSignal: this.endSignal, firstTextWords: this.firstTextWords, lastLoudInAt, ...stages }, 'turn trace');
+    const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 10) / 10);
+    log.info(
+      {
+        event: 'turn_trace',
+        ...extra,
+        endSignal: this.endSignal,
+        firstTextWords: this.firstTextWords,
+        lastLoudInAt: round(this.lastLoudInAt),
+        sttFlushAt: round(this.sttFlushAt),
+        sttFlushedAt: round(this.sttFlushedAt),
+        ...stages,
+      },
+      'turn trace',
+    );
   }
 }
 

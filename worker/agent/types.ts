@@ -66,6 +66,8 @@ export interface ConversationOptions {
   vadPreRollMs: number;
   /** With the STT's own endpointing (speech_final), this much silence already ends the turn. */
   earlyEndSilenceMs: number;
+  /** Silence after which the STT is asked for the words so far (its flush); 0 or absent: never. */
+  sttFlushSilenceMs?: number;
   /** Without `endOfTurn`: silence after the end of speech (on the audio) that ends the turn; the VAD's own end is the backstop. */
   endOfTurnSilenceMs: number;
   /** Judges how long each silence must last (END_OF_TURN=model|rule); absent: the fixed `endOfTurnSilenceMs`. */

@@ -2,8 +2,11 @@
 // turn has ended, a final the STT marked as the end of speech (speech_final, or an UtteranceEnd after it) with no
 // newer interim means nothing is pending, and the reply may start at once; the stream's own end (Deepgram's Finalize
 // flush, or its grace when the flush never comes) then finishes in the background. A final that still arrives after
-// the words were taken is a late addition, handed to `onLate`, never a transcript of its own.
+// the words were taken is a late addition, handed to `onLate`, never a transcript of its own. When the caller falls
+// silent the turn detector may ask for a flush (`flush()`): its answer settles every word heard so far, sooner than
+// the STT's own endpointing would.
 import { transcribeUtterance, type SttChainOptions } from '../fallback/stt-chain.ts';
+import { FlushRequester } from '../providers/flush-requests.ts';
 import type { Transcription } from '../transport/types.ts';
 
 export interface TranscriptResult {
@@ -23,6 +26,8 @@ export interface UtteranceTranscriptOptions {
   onEndOfSpeech(): void;
   /** Words finalised after the transcript was taken. */
   onLate(text: string): void;
+  /** The STT answered the latest flush: every word before it is final (its words are published right after). */
+  onFlushed?(): void;
   log?: { debug(obj: object, msg?: string): void };
 }
 
@@ -38,6 +43,7 @@ export class UtteranceTranscript {
   #failovers = 0;
   #error: unknown;
   #taken = false;
+  readonly #flush = new FlushRequester();
   #wake: (() => void) | undefined;
   readonly #listeners: ((words: string) => void)[] = [];
   /** Settles when the STT stream is over (the flush in, or the grace out). */
@@ -52,6 +58,13 @@ export class UtteranceTranscript {
   audioEnded(): void {
     this.#audioEnded = true;
     this.#wake?.();
+  }
+
+  /** Asks the STT to make final what it has heard so far; until it answers, nothing counts as settled. */
+  flush(): void {
+    if (this.#audioEnded || this.#taken) return;
+    this.#settled = false;
+    this.#flush.request();
   }
 
   /** The STT's latest hypothesis of the words so far (finals and the newest interim); not settled. */
@@ -81,7 +94,7 @@ export class UtteranceTranscript {
 
   async #read(): Promise<void> {
     try {
-      for await (const ev of transcribeUtterance(this.#o.stt, this.#o.audio, this.#o.sampleRate, new AbortController().signal)) {
+      for await (const ev of transcribeUtterance(this.#o.stt, this.#o.audio, this.#o.sampleRate, new AbortController().signal, this.#flush)) {
         if (ev.type === 'restart') {
           // The next provider transcribes the whole utterance anew. Once the words were taken, its version is no
           // addition: the turn was answered from a complete transcript already.
@@ -105,8 +118,10 @@ export class UtteranceTranscript {
           this.#interim = '';
           if (text && this.#taken) this.#o.onLate(text);
           if (text) this.#finals.push(text);
-          if (text || ev.speechFinal) this.#settled = ev.speechFinal;
+          if (ev.flushed) this.#settled = true;
+          else if (text || ev.speechFinal) this.#settled = ev.speechFinal;
           if (ev.speechFinal) this.#o.onEndOfSpeech();
+          if (ev.flushed && !this.#taken) this.#o.onFlushed?.();
         } else if (ev.type === 'utterance_end') {
           if (!this.#interim) this.#settled = true;
           this.#o.onEndOfSpeech();

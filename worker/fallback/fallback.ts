@@ -96,6 +96,11 @@ export async function* runChain<P, C>(options: RunChainOptions<P, C>): AsyncGene
         breakers.release(lost.provider);
         lost.dispose();
       }
+      // Not a failover (the answer never failed), but the primary did time out: its breaker and health hear of it.
+      if (hedge.outrun) {
+        fail(hedge.outrun.attempt, hedge.outrun.error);
+        hedge.outrun.attempt.dispose();
+      }
       for (const { attempt: failed, error } of hedge.failed) {
         const classified = fail(failed, error);
         failed.dispose();

@@ -1,5 +1,8 @@
 // LLM hedging: when the first provider has not produced anything after `afterMs`, start the next one alongside and
-// keep whichever speaks first; the other is cancelled. A hedge that errors before speaking simply loses.
+// keep whichever speaks first; the other is cancelled. A hedge that errors before speaking simply loses. A primary
+// that the hedge outran (still silent when the rival spoke) timed out as far as the session is concerned: the engine
+// counts it as a timeout, so a primary that keeps stalling opens its breaker and later turns skip the wait for it.
+// A rival that lost to a primary answering late is only cancelled: it was asked in case, and did nothing wrong.
 import type { Attempt } from './attempt.ts';
 import { ProviderError } from './errors.ts';
 
@@ -10,8 +13,10 @@ export interface HedgeResult<C> {
   winner: Attempt<C>;
   /** Attempts that failed before speaking, for the engine to record. */
   failed: { attempt: Attempt<C>; error: unknown }[];
-  /** Attempts cancelled because another spoke first: neither success nor failure. */
+  /** Rivals cancelled because the primary spoke first: neither success nor failure. */
   cancelled: Attempt<C>[];
+  /** The primary, cancelled because the rival spoke while it was still silent: a timeout. */
+  outrun?: { attempt: Attempt<C>; error: ProviderError };
 }
 
 function firstOf<C>(attempt: Attempt<C>): { iterator: AsyncIterator<C>; first: Promise<First<C>> } {
@@ -63,6 +68,12 @@ export async function hedgedFirst<C>(
     const otherFirst = await byAttempt.get(other)!.first;
     return { winner: resumed(other, byAttempt.get(other)!.iterator, otherFirst), failed: [{ attempt: winnerFirst.attempt, error: winnerFirst.error }], cancelled: [] };
   }
+  const winner = resumed(winnerFirst.attempt, byAttempt.get(winnerFirst.attempt)!.iterator, winnerFirst);
+  if (other === primary) {
+    const error = new ProviderError(primary.provider, 'timeout', `no first token ${afterMs} ms after the request, and the hedge answered first`);
+    primary.abort(error);
+    return { winner, failed: [], cancelled: [], outrun: { attempt: primary, error } };
+  }
   other.abort(new ProviderError(other.provider, 'timeout', 'lost the hedge: another provider answered first'));
-  return { winner: resumed(winnerFirst.attempt, byAttempt.get(winnerFirst.attempt)!.iterator, winnerFirst), failed: [], cancelled: [other] };
+  return { winner, failed: [], cancelled: [other] };
 }

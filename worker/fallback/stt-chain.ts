@@ -4,7 +4,7 @@
 // one transcribes everything anew. Deadlines run from the end of the audio: a provider that only answers at the end
 // (Whisper) is not late while the caller is still talking.
 import type { ProviderOutcome } from '../../functions/contract.ts';
-import type { SttEvent, SttProvider } from '../providers/types.ts';
+import type { FlushRequests, SttEvent, SttProvider } from '../providers/types.ts';
 import type { BreakerRegistry } from './breaker.ts';
 import type { ProviderError } from './errors.ts';
 import { runChain, type Link } from './fallback.ts';
@@ -30,6 +30,7 @@ export async function* transcribeUtterance(
   audio: AsyncIterable<Int16Array>,
   sampleRate: number,
   signal: AbortSignal,
+  flush?: FlushRequests,
 ): AsyncGenerator<TranscriptEvent> {
   const kept = new ReplayableAudio(sampleRate, options.maxUtteranceMs ?? 60_000);
   let samples = 0;
@@ -57,7 +58,7 @@ export async function* transcribeUtterance(
       isContent: (e) => e.type === 'interim' || e.type === 'final',
       start: (link, s) =>
         link.provider.transcribe(
-          { audio: kept.reader(s), sampleRate, ...(options.language ? { language: options.language } : {}) },
+          { audio: kept.reader(s), sampleRate, ...(options.language ? { language: options.language } : {}), ...(flush ? { flush } : {}) },
           s,
         ),
     })) {

@@ -19,8 +19,11 @@ export interface ProviderBase {
 export type SttEvent =
   | { type: 'speech_started' }
   | { type: 'interim'; text: string }
-  /** A settled piece of the utterance. `speechFinal`: the provider's own endpointing thinks the speaker is done. */
-  | { type: 'final'; text: string; speechFinal: boolean }
+  /**
+   * A settled piece of the utterance. `speechFinal`: the provider's own endpointing thinks the speaker is done.
+   * `flushed`: the answer to the latest flush request: every word of the audio before it is now final (text may be '').
+   */
+  | { type: 'final'; text: string; speechFinal: boolean; flushed?: boolean }
   | { type: 'utterance_end' };
 
 export interface SttRequest {
@@ -28,6 +31,16 @@ export interface SttRequest {
   audio: AsyncIterable<Int16Array>;
   sampleRate: number;
   language?: string;
+  /**
+   * The engine asks, while the audio goes on, for everything heard so far to be made final (the caller fell silent).
+   * A provider that can flush mid-stream (Deepgram's Finalize) answers with a `flushed` final; others ignore it.
+   */
+  flush?: FlushRequests;
+}
+
+/** Flush requests for one utterance: `listen` is called on each request made from then on; it returns the unlisten. */
+export interface FlushRequests {
+  listen(onRequest: () => void): () => void;
 }
 
 /** The settings the session's utterances will be transcribed with: what a warm connection must match. */

@@ -21,6 +21,8 @@ export type ListenSessionConfig = {
    * is a noticeable amount of audio buffered"); after a speech_final, a Finalize then gets nothing back.
    */
   quietFinalize: boolean;
+  /** The 'ignoreFinalize' fault: no Finalize is ever answered (the stream still endpoints and closes as usual). */
+  ignoreFinalize: boolean;
   speechThresholdRms: number;
   /** Audio between two interim Results while someone speaks. */
   interimIntervalMs: number;
@@ -31,6 +33,9 @@ const SEGMENT_SILENCE_WITHOUT_ENDPOINTING_MS = 500;
 
 type Utterance = { transcript: string; words: string[]; startMs: number; interims: number };
 
+/** Where the speech of the utterance a Finalize cut ended: speech again within the endpointing silence goes on with it. */
+type CutUtterance = { speechEndMs: number };
+
 export class ListenSession {
   readonly #config: ListenSessionConfig;
   readonly #model: msg.ModelIdentity;
@@ -39,6 +44,7 @@ export class ListenSession {
   readonly #createdAt = new Date();
   #audioBytes = 0;
   #utterance: Utterance | null = null;
+  #cut: CutUtterance | null = null;
   /** Start of the audio no final Results has covered yet: Results windows tile the stream. */
   #segmentStartMs = 0;
   #closing = false;
@@ -89,8 +95,13 @@ export class ListenSession {
       case 'KeepAlive':
         return; // keeps the connection open; Deepgram never answers it
       case 'Finalize': {
+        if (this.#config.ignoreFinalize) return;
         const cut = this.#detector.cut();
         if (cut === null && this.#config.quietFinalize) return;
+        // A client may Finalize when its caller pauses (Pipecat does, at its VAD's stop): the words go out final. The
+        // script holds whole sentences, so the line goes out whole, and speech resuming inside the endpointing
+        // silence (the rest of "wait, what about tomorrow") brings no words of its own; later speech is the next line.
+        if (cut) this.#cut = { speechEndMs: cut.speechEndMs };
         this.#flush(cut, { fromFinalize: true });
         return;
       }
@@ -113,7 +124,10 @@ export class ListenSession {
     const { options } = this.#config;
     switch (event.type) {
       case 'speechStart': {
-        const transcript = this.#config.nextTranscript();
+        const cut = this.#cut;
+        this.#cut = null;
+        const goesOn = cut !== null && event.atMs - cut.speechEndMs < (options.endpointingMs ?? SEGMENT_SILENCE_WITHOUT_ENDPOINTING_MS);
+        const transcript = goesOn ? '' : this.#config.nextTranscript();
         const words = transcript.split(/\s+/).filter((w) => w.length > 0);
         this.#utterance = { transcript, words, startMs: event.atMs, interims: 0 };
         if (options.vadEvents) this.#config.outbox.send(msg.speechStarted(event.atMs));

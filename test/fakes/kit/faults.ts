@@ -13,7 +13,8 @@ export type Fault =
   | { kind: 'midStreamError'; chunks: number } // after N chunks, the vendor's in-stream error event (SSE) / close 1011 (ws)
   | { kind: 'rejectHandshake'; status: number } // websockets: HTTP error instead of upgrade
   | { kind: 'silence' } // deepgram: accept audio, never send Results
-  | { kind: 'quietFinalize' }; // deepgram: a Finalize with nothing pending gets no answer (its docs allow that)
+  | { kind: 'quietFinalize' } // deepgram: a Finalize with nothing pending gets no answer (its docs allow that)
+  | { kind: 'ignoreFinalize' }; // deepgram: no Finalize is ever answered (the stream still endpoints as usual)
 
 /** A fault waiting in the queue: `route` limits it to one route name ('chat', 'speech', 'listen'…); `times` repeats it. */
 export type QueuedFault = Fault & { route?: string; times?: number };
@@ -40,6 +41,7 @@ export const queuedFaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('rejectHandshake'), status: z.number().int().min(400).max(599), ...queuedExtras }),
   z.object({ kind: z.literal('silence'), ...queuedExtras }),
   z.object({ kind: z.literal('quietFinalize'), ...queuedExtras }),
+  z.object({ kind: z.literal('ignoreFinalize'), ...queuedExtras }),
 ]);
 
 /** A stream open now (a websocket's outbox) that can take a chunk fault counted from the moment it is armed. */

@@ -29,9 +29,13 @@ export interface SttScript {
   flush: { afterMs: number; text: string } | 'ignored';
   /** An ignored Finalize: the adapter gives up waiting after this long (its grace). */
   graceMs?: number;
+  /** A flush asked while the audio goes on (the caller fell silent): answered after `afterMs` with a flushed final. */
+  onFlush?: { afterMs: number; text: string } | 'ignored';
+  /** Filled in: when (virtual ms) each flush was asked. */
+  flushesAtMs?: number[];
 }
 
-export function scriptedStt(setTimer: Timer, scripts: SttScript[]): SttProvider & { received: Int16Array[] } {
+export function scriptedStt(setTimer: Timer, scripts: SttScript[], now: () => number = () => 0): SttProvider & { received: Int16Array[] } {
   const received: Int16Array[] = [];
   let n = 0;
   return {
@@ -45,6 +49,11 @@ export function scriptedStt(setTimer: Timer, scripts: SttScript[]): SttProvider 
       const chunks: Int16Array[] = [];
       let samples = 0;
       let next = 0;
+      const unlisten = request.flush?.listen(() => {
+        (script.flushesAtMs ??= []).push(now());
+        const answer = script.onFlush;
+        if (answer && answer !== 'ignored') setTimer(answer.afterMs, () => out.push({ type: 'final', text: answer.text, speechFinal: false, flushed: true }));
+      });
       void (async () => {
         for await (const frame of request.audio) {
           chunks.push(frame.slice());
@@ -54,6 +63,7 @@ export function scriptedStt(setTimer: Timer, scripts: SttScript[]): SttProvider 
             out.push('interim' in r ? { type: 'interim', text: r.interim } : { type: 'final', text: r.final, speechFinal: r.speechFinal ?? false });
           }
         }
+        unlisten?.();
         received.push(concat(chunks));
         const flush = script.flush;
         if (flush === 'ignored') setTimer(script.graceMs ?? 500, () => out.push('end'));

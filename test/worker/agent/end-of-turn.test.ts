@@ -147,6 +147,72 @@ describe('end of turn from the detector (transcript rule)', () => {
     ]);
   });
 
+  describe('the STT asked for the words when the caller falls silent (its flush, STT_FLUSH_SILENCE_MS)', () => {
+    const FLUSH_AFTER_MS = 100;
+    // Speech 500..1500 on the audio; the last interim lags ("what time is"), the endpoint's final would come at 1800.
+    const lagging = (onFlush: SttScript['onFlush'], flushText = 'what time is it'): SttScript => ({
+      results: [{ atAudioMs: 1_100, interim: 'what time is' }, { atAudioMs: 1_500, final: flushText, speechFinal: true }],
+      flush: { afterMs: 150, text: '' },
+      ...(onFlush ? { onFlush } : {}),
+    });
+    const eager = (): EndOfTurnDetector => ({
+      get model() {
+        return rule.model;
+      },
+      policy: rule.policy,
+      waitMsFor: async (_pcm, t) => rule.reconsider({ ...rule.byWords(t), probability: 0.9, modelSkipped: undefined }, t),
+      reconsider: (d, t) => rule.reconsider(d, t),
+      byWords: (t) => rule.byWords(t),
+      dispose: () => Promise.resolve(),
+    });
+    const caller = [{ silenceMs: 500 }, { speakMs: 1_000 }];
+
+    it('asks once the silence is 100 ms long; its answer brings the words, and a complete sentence ends at the short wait', async () => {
+      const script = lagging({ afterMs: 60, text: 'what time is it' });
+      const { run, lines } = await withRule({ caller, stt: [script], llm: [{ tokens: ['Noon.'] }], options: { sttFlushSilenceMs: FLUSH_AFTER_MS } }, eager());
+      expect(script.flushesAtMs).toEqual([1_500 + FLUSH_AFTER_MS]);
+      // Words in at 1660, the short wait over at 1700: the turn ends there, 100 ms before the STT's own endpoint.
+      expect(audioEndsMs(run, [500 - PRE_ROLL_MS])).toEqual([1_500 + COMPLETE]);
+      expect(run.llm.calls.map((c) => [c.atMs, c.request.messages.at(-1)?.text])).toEqual([[1_500 + COMPLETE, 'what time is it']]);
+      expect(decided(lines).map((d) => [d.tier, d.signal])).toEqual([['complete', 'vad_silence']]);
+      expect(run.history.map((m) => m.text)).toEqual(['what time is it', 'Noon.']);
+    });
+
+    it('an answer later than the short wait ends the turn the moment it comes', async () => {
+      const script = lagging({ afterMs: 180, text: 'what time is it' });
+      const { run } = await withRule({ caller, stt: [script], llm: [{ tokens: ['Noon.'] }], options: { sttFlushSilenceMs: FLUSH_AFTER_MS } }, eager());
+      const answeredAt = 1_500 + FLUSH_AFTER_MS + 180;
+      expect(run.llm.calls).toHaveLength(1);
+      expect(run.llm.calls[0]!.atMs).toBeGreaterThanOrEqual(answeredAt);
+      expect(run.llm.calls[0]!.atMs).toBeLessThanOrEqual(answeredAt + FRAME_MS);
+    });
+
+    it('the flushed words hang ("for"): the long wait, as the endpoint\'s words would have it', async () => {
+      const script = lagging({ afterMs: 60, text: "I'd like to book a table for" }, "I'd like to book a table for");
+      const { run, lines } = await withRule({ caller, stt: [script], llm: [{ tokens: ['For how many?'] }], options: { sttFlushSilenceMs: FLUSH_AFTER_MS } }, eager());
+      expect(audioEndsMs(run, [500 - PRE_ROLL_MS])).toEqual([1_500 + INCOMPLETE]);
+      expect(decided(lines).map((d) => d.tier)).toEqual(['incomplete']);
+    });
+
+    it('a Deepgram that never answers the flush: the words come with its endpoint, as without the flush', async () => {
+      const script = lagging('ignored');
+      const { run } = await withRule({ caller, stt: [script], llm: [{ tokens: ['Noon.'] }], options: { sttFlushSilenceMs: FLUSH_AFTER_MS } }, eager());
+      expect(script.flushesAtMs).toEqual([1_500 + FLUSH_AFTER_MS]);
+      expect(audioEndsMs(run, [500 - PRE_ROLL_MS])).toEqual([1_800]);
+    });
+
+    it('a pause shorter than the flush silence asks nothing; off (0), no silence asks', async () => {
+      const short = lagging({ afterMs: 60, text: 'what time is it' });
+      // 500..1000 speech, an 80 ms pause, speech again to 1500: one flush, in the final silence only.
+      await withRule({ caller: [{ silenceMs: 500 }, { speakMs: 500 }, { silenceMs: 80 }, { speakMs: 420 }], stt: [short], llm: [{ tokens: ['Noon.'] }], options: { sttFlushSilenceMs: FLUSH_AFTER_MS } }, eager());
+      expect(short.flushesAtMs).toEqual([1_500 + FLUSH_AFTER_MS]);
+      const off = lagging({ afterMs: 60, text: 'what time is it' });
+      const { run } = await withRule({ caller, stt: [off], llm: [{ tokens: ['Noon.'] }], options: { sttFlushSilenceMs: 0 } }, eager());
+      expect(off.flushesAtMs).toBeUndefined();
+      expect(audioEndsMs(run, [500 - PRE_ROLL_MS])).toEqual([1_800]);
+    });
+  });
+
   it('a model thread that never answers hangs nothing: the words decide once the unsure wait has passed', async () => {
     const stalled: EndOfTurnDetector = {
       get model() {

@@ -246,7 +246,7 @@ export interface EngineParts {
 export function engineParts(s: Omit<EngineScript, 'caller'>): EngineParts {
   const transport = new ScriptedTransport();
   const setTimer: Timer = (ms, fn) => transport.setTimer(ms, fn);
-  const stt = scriptedStt(setTimer, s.stt);
+  const stt = scriptedStt(setTimer, s.stt, () => transport.now());
   const llm = scriptedLlm(setTimer, () => transport.now(), s.llm);
   const tts = scriptedTts(setTimer, s.tts);
   const breakers = new BreakerRegistry();

@@ -8,6 +8,7 @@ import { sleep, waitFor } from '../../support/wait.ts';
 import { ProviderError } from '../../../worker/fallback/errors.ts';
 import { createDeepgramStt, type DeepgramStt, type DeepgramSttOptions } from '../../../worker/providers/stt/deepgram.ts';
 import type { SttEvent } from '../../../worker/providers/types.ts';
+import { FlushRequester } from '../../../worker/providers/flush-requests.ts';
 import { concatPcm } from '../../../worker/audio/frames.ts';
 
 const SAMPLE_RATE = 16_000;
@@ -174,6 +175,87 @@ describe('createDeepgramStt', () => {
     expect(second.error).toBeUndefined();
     expect(finals(second.events)).toEqual([{ type: 'final', text: 'and more', speechFinal: true }]);
     expect(quiet.requests.filter((r) => r.route === 'listen')).toHaveLength(1);
+  });
+
+  describe('a flush while the audio goes on (the caller fell silent)', () => {
+    /** Speech, a pause in which the flush is asked, then the pause goes on in real time until `until()` or 1 s. */
+    async function* pauseWithFlush(flush: FlushRequester, until: () => boolean, speech = tone(600)): AsyncGenerator<Int16Array> {
+      yield* frames(speech);
+      yield* frames(silence(100));
+      flush.request();
+      for (let i = 0; i < 50 && !until(); i++) {
+        yield silence(20);
+        await sleep(20);
+      }
+    }
+
+    async function run(dg: DeepgramStt, audio: (events: SttEvent[]) => AsyncIterable<Int16Array>, flush: FlushRequester) {
+      const events: SttEvent[] = [];
+      let finalsWhileStreaming = 0;
+      let audioOver = false;
+      const source = audio(events);
+      const tracked = (async function* () {
+        yield* source;
+        audioOver = true;
+      })();
+      for await (const ev of dg.transcribe({ audio: tracked, sampleRate: SAMPLE_RATE, flush }, AbortSignal.timeout(5_000))) {
+        events.push(ev);
+        if (ev.type === 'final' && !audioOver) finalsWhileStreaming++;
+      }
+      return { events, finalsWhileStreaming };
+    }
+
+    it('answers with the words so far as a flushed final before the audio ends, then ends on the end\'s own Finalize', async () => {
+      fake.script.pushTranscripts('book a table for two');
+      const dg = provider();
+      const flush = new FlushRequester();
+      const { events, finalsWhileStreaming } = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+      // Before Deepgram's own 300 ms endpoint: the flush's answer, not a speech_final.
+      expect(finals(events)).toEqual([{ type: 'final', text: 'book a table for two', speechFinal: false, flushed: true }]);
+      expect(finalsWhileStreaming).toBe(1);
+      // The socket is clean for the next utterance (its end was answered, not abandoned).
+      fake.script.pushTranscripts('and a window seat');
+      const next = await transcribe(dg, frames(concatPcm([silence(400), endpointedUtterance()])));
+      expect(finals(next.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: true }]);
+      expect(listens()).toHaveLength(1);
+    });
+
+    it('speech after the flush is transcribed on: the flush answered one part, the rest comes as the stream goes on', async () => {
+      fake.script.pushTranscripts('book a table', 'for two');
+      const dg = provider();
+      const flush = new FlushRequester();
+      const { events } = await run(dg, async function* (evs) {
+        yield* pauseWithFlush(flush, () => evs.some((e) => e.type === 'final'));
+        // Well past the endpointing silence, then more speech: a sentence of its own in the fake's script.
+        yield* frames(silence(400));
+        yield* frames(endpointedUtterance());
+      }, flush);
+      expect(finals(events)).toEqual([
+        { type: 'final', text: 'book a table', speechFinal: false, flushed: true },
+        { type: 'final', text: 'for two', speechFinal: true },
+      ]);
+    });
+
+    it('a Deepgram that never answers a Finalize: no flushed final, the endpoint\'s speech_final still comes, the stream still ends', async () => {
+      const deaf = await dedicatedFake({});
+      deaf.faults.push({ kind: 'ignoreFinalize', route: 'listen' });
+      deaf.script.pushTranscripts('nobody flushes this');
+      const dg = provider({ finalizeGraceMs: 50 }, deaf.url);
+      const flush = new FlushRequester();
+      const { events } = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+      expect(finals(events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: true }]);
+    });
+
+    it('a flush before any audio sends nothing (Deepgram has nothing to flush): the utterance goes as usual', async () => {
+      fake.script.pushTranscripts('plain utterance');
+      const dg = provider();
+      const flush = new FlushRequester();
+      const { events } = await run(dg, async function* () {
+        flush.request();
+        yield* frames(endpointedUtterance());
+      }, flush);
+      expect(finals(events)).toEqual([{ type: 'final', text: 'plain utterance', speechFinal: true }]);
+    });
   });
 
   it('keeps the idle socket alive with KeepAlive, past the server idle timeout', async () => {

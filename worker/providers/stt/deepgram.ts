@@ -8,6 +8,8 @@
 //   (a late UtteranceEnd, a late flush) are recognised by their time and dropped.
 // - The engine takes the words as soon as they are final and lets this stream finish in the background; a caller who
 //   speaks again while an utterance only waits out that grace takes its socket over at once (no new handshake).
+// - A flush request while the audio goes on (the caller fell silent) is a Finalize too: its from_finalize Results,
+//   told from the end's by the audio time they cover, come out as a `flushed` final and the stream goes on.
 import { DeepgramClient } from '@deepgram/sdk';
 import { ProviderError } from '../../fallback/errors.ts';
 import { Inbox } from '../inbox.ts';
@@ -46,11 +48,15 @@ const DEFAULTS = {
 const HANDOVER_BOUND_MS = 50;
 /** Deepgram prints times in ms precision; this absorbs the rounding. */
 const TIME_EPSILON_S = 0.005;
+/** A flush's answer may stop short of the exact sample it was asked at (audio is processed in frames). */
+const FLUSH_EPSILON_S = 0.05;
 
 type InboxItem =
   | { kind: 'message'; message: ListenMessage }
   /** The audio ended and Finalize went out. */
   | { kind: 'finalized' }
+  /** The engine asked for the words so far (the audio goes on). */
+  | { kind: 'flush' }
   /** The audio ended without a single sample: nothing to wait for. */
   | { kind: 'empty' }
   | { kind: 'grace'; armed: number };
@@ -112,7 +118,9 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
       onFailure: (error: ProviderError) => inbox.fail(error),
     });
     let finished = false;
-    void streamAudio(request.audio, socket, inbox, () => finished || signal.aborted);
+    const audio = { ended: false };
+    const unlisten = request.flush?.listen(() => inbox.push({ kind: 'flush' }));
+    void streamAudio(request.audio, socket, inbox, audio, () => finished || signal.aborted);
 
     let completed = false;
     let graceTimer: NodeJS.Timeout | undefined;
@@ -120,6 +128,9 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
     const releasedOnce = new Promise<void>((resolve) => (released = resolve));
     try {
       let finalizeSent = false;
+      /** Where the audio ended (the end's Finalize), and where the flush still unanswered was asked, in socket time. */
+      let endAtS = Infinity;
+      let flushAtS: number | undefined;
       let lastResultFinal = false;
       let graces = 0;
       let armed = 0; // the grace timer that still counts; 0: none
@@ -143,16 +154,28 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
         }
         if (item.kind === 'finalized') {
           finalizeSent = true;
+          endAtS = socket.sentSeconds;
           armGraceIfNothingPending();
+          continue;
+        }
+        if (item.kind === 'flush') {
+          // Nothing to flush before the first sample; once the audio ended, its own Finalize is the flush.
+          if (!audio.ended && socket.sentSeconds > utteranceStartS + TIME_EPSILON_S) {
+            socket.finalize();
+            flushAtS = socket.sentSeconds;
+          }
           continue;
         }
         const { message } = item;
         if (isStale(message, utteranceStartS)) continue;
         if (message.type === 'Results') {
           lastResultFinal = message.is_final === true;
-          const event = resultEvent(message);
+          const coversToS = message.start + message.duration;
+          const flushAnswered = message.from_finalize === true && flushAtS !== undefined && coversToS >= flushAtS - FLUSH_EPSILON_S;
+          if (flushAnswered) flushAtS = undefined;
+          const event = resultEvent(message, flushAnswered);
           if (event) yield event;
-          if (message.from_finalize) break;
+          if (message.from_finalize && finalizeSent && coversToS >= endAtS - TIME_EPSILON_S) break;
           armGraceIfNothingPending();
           continue;
         }
@@ -162,6 +185,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
       completed = true;
     } finally {
       finished = true;
+      unlisten?.();
       clearTimeout(graceTimer);
       draining.delete(socket);
       // A socket is reused only after a clean finish: one left mid-utterance holds audio whose results would leak.
@@ -198,7 +222,13 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
 }
 
 /** Sends the utterance's audio as it comes (queued by the socket until it opens), then Finalize. */
-async function streamAudio(audio: AsyncIterable<Int16Array>, socket: DeepgramSocket, inbox: Inbox<InboxItem>, stopped: () => boolean): Promise<void> {
+async function streamAudio(
+  audio: AsyncIterable<Int16Array>,
+  socket: DeepgramSocket,
+  inbox: Inbox<InboxItem>,
+  state: { ended: boolean },
+  stopped: () => boolean,
+): Promise<void> {
   let samples = 0;
   try {
     for await (const frame of audio) {
@@ -207,6 +237,7 @@ async function streamAudio(audio: AsyncIterable<Int16Array>, socket: DeepgramSoc
       socket.sendAudio(frame);
     }
     if (stopped()) return;
+    state.ended = true;
     if (samples === 0) return inbox.push({ kind: 'empty' });
     socket.finalize();
     inbox.push({ kind: 'finalized' });
@@ -247,10 +278,13 @@ function isStale(message: ListenMessage, utteranceStartS: number): boolean {
   }
 }
 
-function resultEvent(message: Extract<ListenMessage, { type: 'Results' }>): SttEvent | undefined {
+/** `flushed`: it answers the engine's flush, which wants to hear even an empty one (nothing more was said). */
+function resultEvent(message: Extract<ListenMessage, { type: 'Results' }>, flushed: boolean): SttEvent | undefined {
   const text = message.channel.alternatives[0]?.transcript.trim() ?? '';
+  const speechFinal = message.speech_final === true;
+  if (flushed) return { type: 'final', text, speechFinal, flushed: true };
   if (!text) return undefined;
-  return message.is_final ? { type: 'final', text, speechFinal: message.speech_final === true } : { type: 'interim', text };
+  return message.is_final ? { type: 'final', text, speechFinal } : { type: 'interim', text };
 }
 
 function vadEvent(message: ListenMessage): SttEvent | undefined {
