@@ -35,8 +35,10 @@ describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () 
     // it, and without the rule the answer would start playing well before 400 ms of resumed speech could cut it.
     fakes.openai.setProfile({ ttfbMs: 500 });
     // A fixed end of turn, with a VAD silence window longer than espeak's pause, so only the STT's endpointing can end
-    // the first half (the judged end of turn would wait: the next test).
-    const run = await runConsole({ input, dir, name: 'pause', env: consoleEnv(fakes, { END_OF_TURN: 'fixed', END_OF_TURN_SILENCE_MS: '900' }), fast: false });
+    // the first half (the judged end of turn would wait: the next test), and no flush in the pause (whose words would
+    // come before the endpoint: the test after).
+    const env = consoleEnv(fakes, { END_OF_TURN: 'fixed', END_OF_TURN_SILENCE_MS: '900', STT_FLUSH_SILENCE_MS: '0' });
+    const run = await runConsole({ input, dir, name: 'pause', env, fast: false });
 
     // Both halves were kept, back to back, with one answer after them: to the whole sentence.
     expect(run.report.history.map((m) => [m.role, m.text])).toEqual([
@@ -52,6 +54,19 @@ describe('console: a pause inside a sentence', { timeout: TEST_TIMEOUT_MS }, () 
     expect(answered).toHaveLength(1);
     expect(answered[0]!.userText).toBe('in paris tomorrow morning');
     expect(run.report.history.some((m) => m.interrupted)).toBe(false);
+  });
+
+  it('with the flush in the pause (the default), the endpoint never comes for the first half: one turn, one answer', async () => {
+    const input = await pausedQuestion('pause-flushed');
+    fakes.openai.setProfile({ ttfbMs: 500 });
+    const run = await runConsole({ input, dir, name: 'pause-flushed', env: consoleEnv(fakes, { END_OF_TURN: 'fixed', END_OF_TURN_SILENCE_MS: '900' }), fast: false });
+    // Deepgram was asked for the first half's words 100 ms into the pause (its Finalize), so its endpoint had nothing
+    // left to end; the fixed 900 ms did not pass before the caller went on.
+    expect(run.report.history.map((m) => [m.role, m.text])).toEqual([
+      ['user', 'what is the weather like in paris tomorrow morning'],
+      ['assistant', 'You said: "what is the weather like in paris tomorrow morning". That is interesting.'],
+    ]);
+    expect(fakes.openai.requests.filter((r) => r.route === 'chat')).toHaveLength(1);
   });
 
   it('with the end of turn judged (the default), the sentence left hanging waits out the pause: one turn, one answer', async () => {
