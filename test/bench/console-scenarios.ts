@@ -27,6 +27,8 @@ export const QUESTIONS = [
   'Where is the train station',
 ];
 const TRANSCRIPTS = QUESTIONS.map((q) => q.toLowerCase());
+/** The questions as Deepgram writes them with smart_format=true (which the worker asks for): cased and punctuated. */
+export const FORMATTED_TRANSCRIPTS = ['What time is it?', 'Tell me a joke.', 'How far away is the moon?', 'What is the capital of France?', 'Can you help me?', 'Where is the train station?'];
 // One short sentence each: every answer is one TTS request, over well before the next question.
 const REPLIES = [
   'It is ten past nine.',

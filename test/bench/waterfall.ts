@@ -11,7 +11,7 @@ import { convertWav, durationMs, lastLoudEndMs, speechWav } from '../e2e/console
 import { Caller, MIC_RATE } from '../support/caller.ts';
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { sleep, waitFor } from '../support/wait.ts';
-import { QUESTIONS } from './console-scenarios.ts';
+import { FORMATTED_TRANSCRIPTS, QUESTIONS } from './console-scenarios.ts';
 
 /**
  * The vendors' delays, fixed. Where they come from: none is measured here; they are the orders of magnitude commonly
@@ -68,10 +68,10 @@ export function setFixedDelays(fakes: LiveStack['fakes']): void {
   elevenlabs.setProfile({ ttfbMs: VENDOR_DELAYS.ttsTtfbMs.ms, ttfbJitterMs: 0, audioRealtimeFactor: 2, chunkMs: 20 });
 }
 
-/** One scripted transcript per question, and its reply from every LLM that may answer it. */
+/** One scripted transcript per question (as Deepgram formats it), and its reply from every LLM that may answer it. */
 export function scriptTurns(fakes: LiveStack['fakes'], turns: number, llms: readonly ('openai' | 'anthropic' | 'groq')[] = ['openai']): void {
   for (let i = 0; i < turns; i++) {
-    fakes.deepgram.script.pushTranscripts(QUESTIONS[i % QUESTIONS.length]!.toLowerCase());
+    fakes.deepgram.script.pushTranscripts(FORMATTED_TRANSCRIPTS[i % FORMATTED_TRANSCRIPTS.length]!);
     for (const llm of llms) fakes[llm].script.pushReplies(REPLIES[i % REPLIES.length]!);
   }
 }

@@ -131,7 +131,7 @@ class Detector implements EndOfTurnDetector {
 
   #combine(heard: Pick<EndOfTurnDecision, 'probability' | 'inferenceMs' | 'modelSkipped'>, transcript: string): EndOfTurnDecision {
     const rule = judgeTranscript(transcript);
-    const decision = this.policy.decide(heard.probability, rule.verdict);
+    const decision = this.policy.decide(heard.probability, rule.verdict, endsWithQuestionMark(transcript));
     const known = Object.fromEntries(Object.entries(heard).filter(([, v]) => v !== undefined));
     return { ...decision, complete: decision.tier === 'complete', rule, ...known };
   }
@@ -164,4 +164,8 @@ class Detector implements EndOfTurnDetector {
       clearTimeout(timer);
     }
   }
+}
+
+function endsWithQuestionMark(transcript: string): boolean {
+  return /\?["')\]]*$/.test(transcript.trim());
 }

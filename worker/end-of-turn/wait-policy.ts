@@ -5,7 +5,9 @@
 // overrule a model that hears more to come (STTs put full stops after fragments). The model alone earns the long wait
 // only when it is sure (below `incompleteThreshold`): between its two thresholds it often misjudges finished synthetic
 // and flat speech (test/bench/end-of-turn.ts: espeak's complete questions score a median 0.92 but many fall near 0.5),
-// and a long wait there costs a finished caller more than a middle one costs a thinking caller.
+// and a long wait there costs a finished caller more than a middle one costs a thinking caller. A question mark is
+// a stronger sign than a full stop (an STT's punctuation puts one only where the words make a question): it settles
+// an unsure model, so a question the caller asked is complete unless the model is sure more is coming.
 import type { TranscriptVerdict } from './transcript-rule.ts';
 
 export interface WaitPolicyOptions {
@@ -50,13 +52,17 @@ export class WaitPolicy {
     this.options = Object.freeze(resolved);
   }
 
-  /** `probability` is the model's (undefined when it did not answer); `verdict` the transcript rule's. */
-  decide(probability: number | undefined, verdict: TranscriptVerdict): WaitDecision {
+  /**
+   * `probability` is the model's (undefined when it did not answer); `verdict` the transcript rule's; `asked`: the
+   * words end with a question mark (and the rule found nothing hanging).
+   */
+  decide(probability: number | undefined, verdict: TranscriptVerdict, asked = false): WaitDecision {
     if (verdict === 'incomplete') return this.#tier('incomplete', 'rule');
     if (probability === undefined) {
       return verdict === 'complete' ? this.#tier('complete', 'rule') : this.#tier('unsure', 'none');
     }
     if (probability >= this.options.completeThreshold) return this.#tier('complete', 'model');
+    if (asked && verdict === 'complete' && probability >= this.options.incompleteThreshold) return this.#tier('complete', 'rule');
     return this.#tier(verdict === 'complete' || probability >= this.options.incompleteThreshold ? 'unsure' : 'incomplete', 'model');
   }
 

@@ -25,6 +25,19 @@ describe('WaitPolicy', () => {
     expect(policy.decide(probability, verdict)).toEqual({ tier, source, waitMs: waits[tier] });
   });
 
+  it.each([
+    // probability, verdict, asked → tier, source
+    [0.3, 'complete', true, 'complete', 'rule'], // "What time is it?" from an unsure model: the question was asked
+    [0.2, 'complete', true, 'complete', 'rule'], // the lower threshold itself
+    [0.3, 'complete', false, 'unsure', 'model'], // a full stop is not enough
+    [0.1, 'complete', true, 'unsure', 'model'], // a model sure that more is coming still gets the middle wait
+    [0.9, 'incomplete', true, 'incomplete', 'rule'], // "Where are you going to go with the?": the words hang
+    [0.1, 'unknown', true, 'incomplete', 'model'],
+  ] as const)('a question mark: p=%s, words %s, asked %s → %s (decided by %s)', (probability, verdict, asked, tier, source) => {
+    const waits = { complete: 150, unsure: 500, incomplete: 1800 };
+    expect(policy.decide(probability, verdict, asked)).toEqual({ tier, source, waitMs: waits[tier] });
+  });
+
   it('has defaults that wait longer the less complete the sentence is', () => {
     const defaults = new WaitPolicy();
     expect(defaults.options).toEqual(DEFAULT_WAIT_POLICY);
