@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import { DEFAULT_WAIT_POLICY, MAX_WAIT_MS } from './end-of-turn/wait-policy.ts';
 
+/** Silence after which the streaming STT is asked for the words so far (STT_FLUSH_SILENCE_MS). */
+export const DEFAULT_STT_FLUSH_SILENCE_MS = 100;
+
 const ms = (fallback: number, max = 86_400_000) => z.coerce.number().int().min(0).max(max).default(fallback);
 
 const onOff = (fallback: 'on' | 'off') =>
@@ -39,7 +42,7 @@ const schema = z
     EARLY_END_SILENCE_MS: ms(200, 5_000),
     // Silence after which a streaming STT is asked for the words so far (Deepgram's Finalize), so that the words are in
     // when the end-of-turn wait runs out instead of at the STT's own endpointing; 0 = never ask.
-    STT_FLUSH_SILENCE_MS: ms(100, 5_000),
+    STT_FLUSH_SILENCE_MS: ms(DEFAULT_STT_FLUSH_SILENCE_MS, 5_000),
     IDLE_PROMPT_MS: ms(20_000),
     // The LLM (and the first sentence's TTS) start when the caller falls silent, before the turn is certain; the answer
     // is used only if the turn ends with the same words, else dropped unheard (its tokens still paid).

@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { percentile, summarize, type Summary } from './stats.ts';
+import { DEFAULT_STT_FLUSH_SILENCE_MS } from '../../worker/config.ts';
 import { END_OF_TURN_SILENCE_MS, STT_ENDPOINTING_MS, VENDOR_DELAYS, type WaterfallTurn } from './waterfall.ts';
 
 type Point = 'speechEnd' | keyof WaterfallTurn['fromEndMs'];
@@ -18,6 +19,19 @@ interface Segment {
 }
 
 const byEndpoint = (t: WaterfallTurn) => t.endSignal === 'stt_endpoint';
+/** The final was in hand when the turn ended: it came with Deepgram's endpoint, or with its answer to the flush. */
+const finalInHand = (t: WaterfallTurn) => byEndpoint(t) || t.flushed === true;
+const sttFinalMs = VENDOR_DELAYS.sttFinalMs.ms;
+/**
+ * The configured time from the end of speech to the turn's end: Deepgram's endpointing and its final; or the judged
+ * silence (the fixed one without a detector), and with a flush, no sooner than the flush silence and the final after
+ * it (they run side by side).
+ */
+function configuredTurnEndMs(t: WaterfallTurn): number {
+  if (byEndpoint(t)) return STT_ENDPOINTING_MS + sttFinalMs;
+  const silence = t.endOfTurnWaitMs ?? END_OF_TURN_SILENCE_MS;
+  return t.flushed ? Math.max(silence, DEFAULT_STT_FLUSH_SILENCE_MS + sttFinalMs) : silence;
+}
 const msPerToken = 1000 / VENDOR_DELAYS.llmTokensPerSecond.value;
 
 export const SEGMENTS: Segment[] = [
@@ -25,10 +39,10 @@ export const SEGMENTS: Segment[] = [
   {
     to: 'turnEndAt',
     stage: 'turn end decided',
-    what: `end-of-turn silence (${END_OF_TURN_SILENCE_MS} ms VAD) or, by STT endpoint, Deepgram's ${STT_ENDPOINTING_MS} ms endpointing + its ${VENDOR_DELAYS.sttFinalMs.ms} ms`,
-    configuredMs: (t) => (byEndpoint(t) ? STT_ENDPOINTING_MS + VENDOR_DELAYS.sttFinalMs.ms : END_OF_TURN_SILENCE_MS),
+    what: `the judged end-of-turn silence (fixed: ${END_OF_TURN_SILENCE_MS} ms), with the flush after ${DEFAULT_STT_FLUSH_SILENCE_MS} ms of it and Deepgram's ${sttFinalMs} ms beside it; or, by STT endpoint, Deepgram's ${STT_ENDPOINTING_MS} ms endpointing + its ${sttFinalMs} ms`,
+    configuredMs: configuredTurnEndMs,
   },
-  { to: 'sttFinalAt', stage: 'STT final in hand', what: `Deepgram's final after Finalize (${VENDOR_DELAYS.sttFinalMs.ms} ms; in hand already when the endpoint ended the turn)`, configuredMs: (t) => (byEndpoint(t) ? 0 : VENDOR_DELAYS.sttFinalMs.ms) },
+  { to: 'sttFinalAt', stage: 'STT final in hand', what: `Deepgram's final after Finalize (${sttFinalMs} ms; in hand already when its endpoint or its answer to the flush ended the turn)`, configuredMs: (t) => (finalInHand(t) ? 0 : sttFinalMs) },
   { to: 'llmRequestAt', stage: 'LLM request sent', what: 'final transcript → history → the LLM chain asked', configuredMs: () => 0 },
   { to: 'llmFirstTokenAt', stage: 'LLM first token', what: `the LLM's time to first token (${VENDOR_DELAYS.llmTtftMs.ms} ms)`, configuredMs: () => VENDOR_DELAYS.llmTtftMs.ms },
   {
@@ -90,8 +104,8 @@ export function waterfallFigures(turns: WaterfallTurn[]): WaterfallFigures {
     return { stage: s.stage, fromEnd: summarize(done.map((t) => at(t, s.to))), gap, configuredMedianMs: configured, oursMedianMs: ours, label };
   });
   const overheadMs = done.map((t) => {
-    const silence = byEndpoint(t) ? STT_ENDPOINTING_MS : END_OF_TURN_SILENCE_MS;
-    return t.fromEndMs.callerHeardAt! - (silence + VENDOR_DELAYS.sttFinalMs.ms + VENDOR_DELAYS.llmTtftMs.ms + VENDOR_DELAYS.ttsTtfbMs.ms);
+    const toFinalMs = configuredTurnEndMs(t) + (finalInHand(t) ? 0 : sttFinalMs);
+    return t.fromEndMs.callerHeardAt! - (toFinalMs + VENDOR_DELAYS.llmTtftMs.ms + VENDOR_DELAYS.ttsTtfbMs.ms);
   });
   const endSignals: Record<string, number> = {};
   const bySignal: Record<string, number[]> = {};
@@ -140,7 +154,9 @@ export function waterfallTable(f: WaterfallFigures): string {
     `  turn end by: ${signals}; words in the first text handed to TTS, per turn: ${words}`,
     `  end-to-end p50 ${r(f.endToEnd?.medianMs)} ms, p95 ${r(f.endToEnd?.p95Ms)} ms (caller's end of speech → first loud audio it received)`,
     `  overhead = end-to-end − (configured end-of-turn silence + STT final + LLM TTFT + TTS TTFB): p50 ${r(f.overhead.p50Ms)} ms, p95 ${r(f.overhead.p95Ms)} ms`,
-    `  overhead by what ended the turn (silence counted: VAD ${END_OF_TURN_SILENCE_MS} ms, STT endpoint ${STT_ENDPOINTING_MS} ms): ` +
+    `  configured end-of-turn silence + STT final, per turn: the judged silence (its turn_trace's endOfTurnWaitMs; fixed ${END_OF_TURN_SILENCE_MS} ms without a detector) + the final, ` +
+      `and when the flush brought the words, max(that silence, ${DEFAULT_STT_FLUSH_SILENCE_MS} ms flush silence + the final); by STT endpoint ${STT_ENDPOINTING_MS} ms + the final`,
+    `  overhead by what ended the turn: ` +
       Object.entries(f.overheadBySignal).map(([k, o]) => `${k} p50 ${r(o.p50Ms)} / p95 ${r(o.p95Ms)} ms (${o.n} turns)`).join('; '),
     ...(f.sttAfterEndpoint
       ? [`  turns the STT endpoint ended: their final was in hand at the turn end, and the transcript was taken ${r(f.sttAfterEndpoint.medianMs)} ms later (p50; the Finalize flush runs in the background)`]
@@ -209,7 +225,7 @@ export function readmeSnippet(f: WaterfallFigures, svgPath: string): string {
     ...rows,
     '',
     `End-to-end p50 ${r(f.endToEnd?.medianMs)} ms, p95 ${r(f.endToEnd?.p95Ms)} ms. ` +
-      `**overhead** = end-to-end − (end-of-turn silence + STT final + LLM TTFT + TTS TTFB): p50 ${r(f.overhead.p50Ms)} ms, p95 ${r(f.overhead.p95Ms)} ms ` +
+      `**overhead** = end-to-end − (end-of-turn silence + STT final + LLM TTFT + TTS TTFB), the silence being the one the end-of-turn detector judged (with the flush's STT final running beside it): p50 ${r(f.overhead.p50Ms)} ms, p95 ${r(f.overhead.p95Ms)} ms ` +
       `(${Object.entries(f.overheadBySignal).map(([k, o]) => `turns ended by ${k.replace('_', ' ')}: p50 ${r(o.p50Ms)} ms`).join(', ')}).`,
     ...(f.sttAfterEndpoint
       ? ['', `Where it goes: when Deepgram's endpoint ends the turn its final is already in hand, and the transcript reaches the LLM ${r(f.sttAfterEndpoint.medianMs)} ms later (the Finalize flush runs in the background); ` +

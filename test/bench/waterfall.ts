@@ -42,6 +42,10 @@ export interface WaterfallTurn {
   fromEndMs: Partial<Record<TraceStage | 'callerHeardAt' | 'lastLoudInAt', number>>;
   endSignal?: string;
   firstTextWords?: number;
+  /** The silence the worker's end-of-turn detector judged the turn needed (its turn_trace). */
+  endOfTurnWaitMs?: number;
+  /** The words came from Deepgram's answer to the worker's flush in the pause (not its endpoint). */
+  flushed?: boolean;
 }
 
 export interface Question {
@@ -82,7 +86,7 @@ function arrangeFixed(stack: LiveStack, turns: number): void {
   scriptTurns(stack.fakes, turns);
 }
 
-type Trace = Partial<Record<TraceStage, number>> & { endSignal?: string; firstTextWords?: number; lastLoudInAt?: number };
+type Trace = Partial<Record<TraceStage, number>> & { endSignal?: string; firstTextWords?: number; lastLoudInAt?: number; sttFlushedAt?: number; endOfTurnWaitMs?: number };
 
 /** Every turn_trace line of one worker task, from the launcher's log (`[taskId] {json}`). */
 export function traces(logs: string, taskId: string): Trace[] {
@@ -159,6 +163,8 @@ function pair(i: number, s: { startAtMs: number; speechEndAtMs: number; heardAtM
     fromEndMs,
     ...(trace?.endSignal ? { endSignal: trace.endSignal } : {}),
     ...(trace?.firstTextWords !== undefined ? { firstTextWords: trace.firstTextWords } : {}),
+    ...(trace?.endOfTurnWaitMs !== undefined ? { endOfTurnWaitMs: trace.endOfTurnWaitMs } : {}),
+    ...(trace?.sttFlushedAt !== undefined ? { flushed: true } : {}),
   };
 }
 

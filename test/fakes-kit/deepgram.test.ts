@@ -95,11 +95,10 @@ describe('fake Deepgram live transcription (through @deepgram/sdk 5.x)', () => {
     // The script holds whole sentences and the flush sent the whole line: the rest of it brings no words of its own.
     fake.script.pushTranscripts('wait what about tomorrow', 'and the day after');
     const call = await openListen(fake.url);
-    call.sendAudio(Buffer.concat([tone(300), silence(100)]));
-    await call.waitForMessage('an interim', (m) => m.type === 'Results');
-    call.socket.sendFinalize({ type: 'Finalize' });
-    await call.waitForMessage('the flush', (m) => m.type === 'Results' && m.from_finalize === true);
+    // Streamed on without a pause (a client sends its audio as it comes): the Finalize lands in the silence, then
     // 200 ms of silence in all (less than the endpointing), then the rest of the sentence.
+    call.sendAudio(Buffer.concat([tone(300), silence(100)]));
+    call.socket.sendFinalize({ type: 'Finalize' });
     call.sendAudio(Buffer.concat([silence(100), tone(500), silence(400)]));
     await call.waitForMessage('the endpoint of the rest', (m) => m.type === 'Results' && m.speech_final === true);
     // A silence longer than the endpointing, then a sentence of its own: the next line.
@@ -112,6 +111,22 @@ describe('fake Deepgram live transcription (through @deepgram/sdk 5.x)', () => {
       ['', true, false],
       ['and the day after', true, false],
     ]);
+  });
+
+  it('a Finalize at the end of a turn: the next turn\'s speech is the next sentence, however little audio came between', async () => {
+    // A client streams utterances, not the silence between them: the audio-time gap is short, the stream paused.
+    fake.script.pushTranscripts('what time is it', 'and the date');
+    const call = await openListen(fake.url);
+    call.sendAudio(Buffer.concat([tone(600), silence(100)]));
+    await call.waitForMessage('an interim', (m) => m.type === 'Results');
+    call.socket.sendFinalize({ type: 'Finalize' });
+    await call.waitForMessage('the flush', (m) => m.type === 'Results' && m.from_finalize === true);
+    await sleep(300);
+    call.sendAudio(Buffer.concat([silence(100), tone(600), silence(400)]));
+    await call.waitForMessage('the next sentence\'s endpoint', (m) => m.type === 'Results' && m.speech_final === true);
+    call.socket.close();
+    await call.waitForClose();
+    expect(call.results().filter((r) => r.is_final).map((r) => r.channel.alternatives[0]?.transcript)).toEqual(['what time is it', 'and the date']);
   });
 
   it('needs neither interim results nor endpointing: finals only, speech_final false, no UtteranceEnd or SpeechStarted', async () => {

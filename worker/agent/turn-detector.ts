@@ -376,6 +376,7 @@ export class TurnDetector {
     verdict.drop();
     const d = verdict.decision;
     u.endOfTurn = { tier: d.tier, waitMs: d.waitMs, source: d.source };
+    u.trace.endOfTurnWaitMs = verdict.waitMs;
     // The rule's reason and the model's figures, never the words.
     this.#o.log.info(
       { event: 'end_of_turn_decided', utterance: u.id, signal, tier: d.tier, source: d.source, waitMs: verdict.waitMs, probability: d.probability, inferenceMs: d.inferenceMs, modelSkipped: d.modelSkipped, rule: d.rule.reason },

@@ -43,6 +43,8 @@ export class TurnTrace {
   /** Not stages either (a turn may end without them): when the STT was asked for the words so far, and answered. */
   sttFlushAt: number | undefined;
   sttFlushedAt: number | undefined;
+  /** The silence the end-of-turn detector judged this turn's last pause needed (absent without a detector). */
+  endOfTurnWaitMs: number | undefined;
   #emitted = false;
   /** A speculative answer's trace, once the answer became the turn's: its marks go to the turn's trace. */
   #into: TurnTrace | undefined;
@@ -88,6 +90,7 @@ export class TurnTrace {
         lastLoudInAt: round(this.lastLoudInAt),
         sttFlushAt: round(this.sttFlushAt),
         sttFlushedAt: round(this.sttFlushedAt),
+        endOfTurnWaitMs: this.endOfTurnWaitMs,
         ...stages,
       },
       'turn trace',

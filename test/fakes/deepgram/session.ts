@@ -33,8 +33,13 @@ const SEGMENT_SILENCE_WITHOUT_ENDPOINTING_MS = 500;
 
 type Utterance = { transcript: string; words: string[]; startMs: number; interims: number };
 
-/** Where the speech of the utterance a Finalize cut ended: speech again within the endpointing silence goes on with it. */
-type CutUtterance = { speechEndMs: number };
+/**
+ * Where the speech of the utterance a Finalize cut ended: speech again within the endpointing silence goes on with it,
+ * if the audio kept flowing meanwhile (`audioPaused`: the client stopped sending, so this was the end of its turn).
+ */
+type CutUtterance = { speechEndMs: number; audioPaused: boolean };
+/** A pause in the client's audio longer than this means it stopped streaming (it streams in real time, 20 ms frames). */
+const STREAM_PAUSE_MS = 100;
 
 export class ListenSession {
   readonly #config: ListenSessionConfig;
@@ -45,6 +50,7 @@ export class ListenSession {
   #audioBytes = 0;
   #utterance: Utterance | null = null;
   #cut: CutUtterance | null = null;
+  #lastAudioAt = 0;
   /** Start of the audio no final Results has covered yet: Results windows tile the stream. */
   #segmentStartMs = 0;
   #closing = false;
@@ -77,6 +83,9 @@ export class ListenSession {
       this.#closeStream();
       return;
     }
+    const now = Date.now();
+    if (this.#cut && now - this.#lastAudioAt > STREAM_PAUSE_MS) this.#cut.audioPaused = true;
+    this.#lastAudioAt = now;
     this.#audioBytes += bytes.length;
     this.#audioHash.update(bytes);
     for (const event of this.#detector.push(bytes)) this.#onSpeechEvent(event);
@@ -101,7 +110,7 @@ export class ListenSession {
         // A client may Finalize when its caller pauses (Pipecat does, at its VAD's stop): the words go out final. The
         // script holds whole sentences, so the line goes out whole, and speech resuming inside the endpointing
         // silence (the rest of "wait, what about tomorrow") brings no words of its own; later speech is the next line.
-        if (cut) this.#cut = { speechEndMs: cut.speechEndMs };
+        if (cut) this.#cut = { speechEndMs: cut.speechEndMs, audioPaused: false };
         this.#flush(cut, { fromFinalize: true });
         return;
       }
@@ -126,7 +135,7 @@ export class ListenSession {
       case 'speechStart': {
         const cut = this.#cut;
         this.#cut = null;
-        const goesOn = cut !== null && event.atMs - cut.speechEndMs < (options.endpointingMs ?? SEGMENT_SILENCE_WITHOUT_ENDPOINTING_MS);
+        const goesOn = cut !== null && !cut.audioPaused && event.atMs - cut.speechEndMs < (options.endpointingMs ?? SEGMENT_SILENCE_WITHOUT_ENDPOINTING_MS);
         const transcript = goesOn ? '' : this.#config.nextTranscript();
         const words = transcript.split(/\s+/).filter((w) => w.length > 0);
         this.#utterance = { transcript, words, startMs: event.atMs, interims: 0 };

@@ -40,6 +40,20 @@ beforeAll(async () => {
 });
 afterAll(() => rule?.dispose());
 
+/** A model that hears every flat ending as final (as Smart Turn hears espeak), judged with the rule's words. */
+function eagerDetector(): EndOfTurnDetector {
+  return {
+    get model() {
+      return rule.model;
+    },
+    policy: rule.policy,
+    waitMsFor: async (_pcm, t) => rule.reconsider({ ...rule.byWords(t), probability: 0.9, modelSkipped: undefined }, t),
+    reconsider: (d, t) => rule.reconsider(d, t),
+    byWords: (t) => rule.byWords(t),
+    dispose: () => Promise.resolve(),
+  };
+}
+
 async function withRule(s: EngineScript, detector: EndOfTurnDetector = rule) {
   const { lines, log } = capture();
   const run = await runEngine({ ...s, options: { endOfTurn: detector, log, ...s.options } });
@@ -116,18 +130,9 @@ describe('end of turn from the detector (transcript rule)', () => {
   });
 
   it('a sentence called complete before the STT caught up waits for its endpoint: the words it brings decide', async () => {
-    // A model that hears every flat ending as final (as Smart Turn hears espeak), and a transcript that lags the audio
-    // (its last interim misses the last word, which comes with the endpoint 300 ms into the silence, at 1800).
-    const eager: EndOfTurnDetector = {
-      get model() {
-        return rule.model;
-      },
-      policy: rule.policy,
-      waitMsFor: async (_pcm, t) => rule.reconsider({ ...rule.byWords(t), probability: 0.9, modelSkipped: undefined }, t),
-      reconsider: (d, t) => rule.reconsider(d, t),
-      byWords: (t) => rule.byWords(t),
-      dispose: () => Promise.resolve(),
-    };
+    // An eager model, and a transcript that lags the audio (its last interim misses the last word, which comes with
+    // the endpoint 300 ms into the silence, at 1800).
+    const eager = eagerDetector();
     const { run, lines } = await withRule(
       {
         caller: [{ silenceMs: 500 }, { speakMs: 1_000 }, { silenceMs: 3_000 }, { speakMs: 1_000 }],
@@ -155,16 +160,7 @@ describe('end of turn from the detector (transcript rule)', () => {
       flush: { afterMs: 150, text: '' },
       ...(onFlush ? { onFlush } : {}),
     });
-    const eager = (): EndOfTurnDetector => ({
-      get model() {
-        return rule.model;
-      },
-      policy: rule.policy,
-      waitMsFor: async (_pcm, t) => rule.reconsider({ ...rule.byWords(t), probability: 0.9, modelSkipped: undefined }, t),
-      reconsider: (d, t) => rule.reconsider(d, t),
-      byWords: (t) => rule.byWords(t),
-      dispose: () => Promise.resolve(),
-    });
+    const eager = eagerDetector;
     const caller = [{ silenceMs: 500 }, { speakMs: 1_000 }];
 
     it('asks once the silence is 100 ms long; its answer brings the words, and a complete sentence ends at the short wait', async () => {
