@@ -12,7 +12,7 @@ import { startTestLiveKit, type LiveKitServer } from '../support/livekit-server.
 import { liveKitAgents, ours, pipecat, type Context, type ContenderSpec } from './peers/contenders.ts';
 import { makeQuestionAudio, QUESTIONS, runConversation, type QuestionResult } from './peers/conversation.ts';
 import { elevenLabsOf, FAULT_IDS, FAULT_LABELS, faultHooks, type FaultId } from './peers/faults.ts';
-import { installLiveKitAgents, installPipecat, LIVEKIT_AGENTS_PINS, PIPECAT_SPEC, REPO_ROOT, type InstallResult } from './peers/install.ts';
+import { installLiveKitAgents, installPipecat, LIVEKIT_AGENTS_PINS, PIPECAT_SPEC, REPO_ROOT, type PeerRunSetup } from './peers/install.ts';
 import { applyPeerProfiles, DELAY_SETS, PEER_REPLY, type DelaySet, type PeerProfiles } from './peers/profile.ts';
 import { accountWords, type Spoken, type WordAccount } from './peers/words.ts';
 
@@ -42,12 +42,8 @@ export interface FaultRun {
   skipped?: string;
 }
 
-export interface PeersFaultsReport {
+export interface PeersFaultsReport extends PeerRunSetup {
   machine: { cores: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
-  delays: DelaySet;
-  profiles: PeerProfiles;
-  versions: { livekitAgents: typeof LIVEKIT_AGENTS_PINS; pipecat: string };
-  installs: { livekitAgents: InstallResult; pipecat: InstallResult };
   reply: string;
   runs: FaultRun[];
 }

@@ -9,7 +9,7 @@ import { startFakes, type Fakes } from '../e2e/console-support.ts';
 import { startTestLiveKit, type LiveKitServer } from '../support/livekit-server.ts';
 import { liveKitAgents, ours, pipecat, type Context, type ContenderSpec } from './peers/contenders.ts';
 import { emptyQuestion, makeQuestionAudio, QUESTIONS, runConversation, type ConversationResult } from './peers/conversation.ts';
-import { installLiveKitAgents, installPipecat, LIVEKIT_AGENTS_PINS, PIPECAT_SPEC, REPO_ROOT, type InstallResult } from './peers/install.ts';
+import { installLiveKitAgents, installPipecat, LIVEKIT_AGENTS_PINS, PIPECAT_SPEC, REPO_ROOT, type InstallResult, type PeerRunSetup } from './peers/install.ts';
 import { applyPeerProfiles, DELAY_SETS, type DelaySet, type PeerProfiles } from './peers/profile.ts';
 
 export const peersJson = (delays: DelaySet) => join(REPO_ROOT, '.tmp', delays === 'issue10' ? 'bench-peers.json' : `bench-peers-${delays}.json`);
@@ -38,12 +38,8 @@ export interface ContenderFigures extends ConversationResult {
   skipped?: string;
 }
 
-export interface PeersReport {
+export interface PeersReport extends PeerRunSetup {
   machine: { cores: number; loadAverage: number[] };
-  delays: DelaySet;
-  profiles: PeerProfiles;
-  versions: { livekitAgents: typeof LIVEKIT_AGENTS_PINS; pipecat: string };
-  installs: { livekitAgents: InstallResult; pipecat: InstallResult };
   questions: number;
   contenders: ContenderFigures[];
 }

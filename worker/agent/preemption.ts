@@ -1,10 +1,12 @@
 // Preemptive generation: the answer is asked for before the turn is certain, so that the end-of-turn wait and the
 // LLM's first token overlap instead of adding up. The trigger is the earliest reliable sign that the caller stopped:
 // the VAD hears silence after their speech while the STT has words for it (its newest hypothesis; a later final
-// that differs, or a pause that turns out to be one, drops the answer). Waiting for the STT's own end of speech
-// instead would give nothing back: with Deepgram's endpointing that signal IS the end of the turn (EARLY_END_SILENCE
-// is shorter than the endpointing), so the LLM would start exactly when it starts anyway. The STT's end of speech and
-// each newer hypothesis during the silence (re)start it too, at most PREEMPTIVE_MAX_STARTS times per utterance.
+// that differs, or a pause that turns out to be one, drops the answer). Waiting for the settled words instead would
+// give nothing back on a complete sentence: they come with the STT's answer to the flush (or its endpoint), and that
+// ends such a turn at once, so the LLM would start exactly when it starts anyway; a hypothesis that already holds
+// every word wins the time it takes them to settle. The STT's end of speech and each newer hypothesis during the
+// silence (re)start it too (the flushed words, when the hypothesis lagged: one dropped request), at most
+// PREEMPTIVE_MAX_STARTS times per utterance.
 //
 // An answer is used only when the turn ends with the same words (normalised: case, punctuation, whitespace) and the
 // conversation did not change meanwhile (reply-scheduler.ts commit()); it is dropped (LLM request aborted, nothing

@@ -180,8 +180,6 @@ export class TurnDetector {
       this.#o.onEvent({ type: 'speech_stopped', utterance: u, atMs: open.silenceFromMs });
     } else if (this.#o.vad.trailingSilenceMs === 0 && open.stopped) {
       open.stopped = false;
-      u.trace.unmark('vadSilenceAt');
-      u.trace.sttFlushAt = u.trace.sttFlushedAt = undefined;
       this.#resumed(open);
       this.#o.onEvent({ type: 'speech_resumed', utterance: u, atMs: arrivedAtMs });
     }
@@ -239,6 +237,8 @@ export class TurnDetector {
 
   /** Speech again inside the wait: it was a pause, and the same turn goes on (the next silence is judged anew). */
   #resumed(open: Open): void {
+    open.u.trace.unmark('vadSilenceAt');
+    open.u.trace.sttFlushAt = open.u.trace.sttFlushedAt = undefined;
     open.verdict?.drop();
     open.verdict = undefined;
     open.silenceFromMs = undefined;
@@ -327,9 +327,7 @@ export class TurnDetector {
     const nowMs = this.#o.clock.now();
     this.#o.onEvent({ type: 'stt_end_of_speech', utterance: u, atMs: nowMs });
     const open = this.#open;
-    open.wordsIn = true;
-    open.endpointing = true;
-    queueMicrotask(() => (open.endpointing = false));
+    this.#wordsArrive(open);
     if (open.verdict) {
       // Heard during this silence only (a late endpoint of words before a pause the caller already broke counts for
       // nothing); judged once the words it came with are in (the transcript publishes them right after).
@@ -347,12 +345,18 @@ export class TurnDetector {
     const open = this.#open;
     if (open?.u !== u || !open.stopped || !open.flushRequested) return;
     u.trace.sttFlushedAt = this.#o.clock.epochMs();
+    this.#wordsArrive(open);
+    queueMicrotask(() => this.#check(u));
+  }
+
+  /**
+   * The STT says every word of the silence so far is in (its endpoint, its answer to the flush); they are published
+   * right after, inside the same event, and do not count as newer speech.
+   */
+  #wordsArrive(open: Open): void {
     open.wordsIn = true;
     open.endpointing = true;
-    queueMicrotask(() => {
-      open.endpointing = false;
-      this.#check(u);
-    });
+    queueMicrotask(() => (open.endpointing = false));
   }
 
   #end(signal: EndSignal): void {

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { withInstallLock } from './install-lock.ts';
+import type { DelaySet, PeerProfiles } from './profile.ts';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -37,6 +38,14 @@ export interface InstallResult {
   reused: boolean;
   command: string;
   error?: string;
+}
+
+/** What every peers report says about how it ran: the fakes' delays and profiles, the peers' versions and installs. */
+export interface PeerRunSetup {
+  delays: DelaySet;
+  profiles: PeerProfiles;
+  versions: { livekitAgents: typeof LIVEKIT_AGENTS_PINS; pipecat: string };
+  installs: { livekitAgents: InstallResult; pipecat: InstallResult };
 }
 
 async function marker(dir: string): Promise<string | undefined> {
