@@ -68,6 +68,19 @@ interface Sample {
   stopVerdict: TranscriptVerdict;
   inferenceMs: number;
   roundTripMs: number;
+  /**
+   * The words as an STT that punctuates questions writes them: a complete question with its "?", and an unfinished
+   * one that opens like a question ("Can you check whether my order") given one too, as it may be before a pause.
+   */
+  question: { verdict: TranscriptVerdict; asked: boolean };
+}
+
+/** Words that open a question in English: what an STT's punctuation may close with "?" even when it is unfinished. */
+const QUESTION_OPENER = /^(can|could|would|will|shall|should|may|is|are|was|were|do|does|did|have|has|what|where|when|why|who|which|how)\b/i;
+
+function asQuestion(kind: Kind, transcript: string): Sample['question'] {
+  const text = kind !== 'complete' && QUESTION_OPENER.test(transcript) ? `${transcript}?` : transcript;
+  return { verdict: judgeTranscript(text).verdict, asked: /\?$/.test(text) };
 }
 
 const DECIDERS: ReadonlyArray<{ name: string; decide: (policy: WaitPolicy, s: Sample) => WaitDecision }> = [
@@ -76,6 +89,7 @@ const DECIDERS: ReadonlyArray<{ name: string; decide: (policy: WaitPolicy, s: Sa
   { name: 'model+rule', decide: (policy, s) => policy.decide(s.probability, s.verdict) },
   { name: 'rule, STT "."', decide: (policy, s) => policy.decide(undefined, s.stopVerdict) },
   { name: 'model+rule, STT "."', decide: (policy, s) => policy.decide(s.probability, s.stopVerdict) },
+  { name: 'model+rule, STT "?" (worker)', decide: (policy, s) => policy.decide(s.probability, s.question.verdict, s.question.asked) },
   { name: `fixed ${FIXED_WAIT_MS} ms`, decide: () => ({ waitMs: FIXED_WAIT_MS, tier: 'complete', source: 'none' }) },
 ];
 /** Thinking pauses to score cut-offs against: an unfinished turn is cut off when its wait is shorter than the pause. */
@@ -171,7 +185,7 @@ export async function runEndOfTurnBench(progress: (line: string) => void = () =>
         const roundTripMs = performance.now() - startedAt;
         if (d.probability === undefined || d.inferenceMs === undefined) throw new Error(`the model did not answer (${d.modelSkipped})`);
         const stopVerdict = c.kind === 'complete' ? d.rule.verdict : judgeTranscript(`${c.transcript}.`).verdict;
-        samples.push({ kind: c.kind, probability: d.probability, verdict: d.rule.verdict, stopVerdict, inferenceMs: d.inferenceMs, roundTripMs });
+        samples.push({ kind: c.kind, probability: d.probability, verdict: d.rule.verdict, stopVerdict, inferenceMs: d.inferenceMs, roundTripMs, question: asQuestion(c.kind, c.transcript) });
         for (const tailMs of OTHER_TAILS_MS) {
           const other = await detector.waitMsFor(spoken.until(tailMs), '');
           tails.push({ kind: c.kind, tailMs, probability: other.probability! });
@@ -225,6 +239,9 @@ function report(samples: Sample[], featureMs: number[], policy: WaitPolicy): str
     '    hanging and of sentences paused mid-way (each one a cut-off if the caller pauses longer than the short wait)',
     '  cut off by pause: share of the unfinished turns (hanging + paused) that would end during a thinking pause that long',
     '  STT ".": the unfinished transcripts given a full stop, as Deepgram often punctuates words before a pause',
+    '  STT "?": what the worker decides: a question mark settles an unsure model; unfinished words that open like a',
+    '    question are given one (as an STT may punctuate them before a pause), the rest stay unpunctuated',
+    questionLine(samples, policy),
     '',
     table(
       'Model time per call (ms)',
@@ -239,6 +256,16 @@ function report(samples: Sample[], featureMs: number[], policy: WaitPolicy): str
     `answers later than the ${DEFAULT_MODEL_TIMEOUT_MS} ms default timeout (decided by the rule instead): ${late}/${samples.length}`,
     `model probability median: complete ${p50(of('complete'))} · hanging ${p50(of('incomplete'))} · paused ${p50(of('paused'))}`,
   ].join('\n');
+}
+
+/** The questions among the samples, and how sure the model was of them: what the question mark can and cannot settle. */
+function questionLine(samples: Sample[], policy: WaitPolicy): string {
+  const asked = samples.filter((s) => s.question.asked);
+  const complete = asked.filter((s) => s.kind === 'complete');
+  const { incompleteThreshold, completeThreshold } = policy.options;
+  const band = (list: Sample[]) =>
+    `${list.filter((s) => s.probability >= completeThreshold).length} model-complete, ${list.filter((s) => s.probability >= incompleteThreshold && s.probability < completeThreshold).length} unsure, ${list.filter((s) => s.probability < incompleteThreshold).length} sure of more`;
+  return `  questions: ${complete.length} complete (${band(complete)}); ${asked.length - complete.length} unfinished given a "?" (${band(asked.filter((s) => s.kind !== 'complete'))})`;
 }
 
 /** The model's calls by how much silence follows the last word when it is asked: the moment of asking matters. */

@@ -70,7 +70,8 @@ describe('HedgeDelays', () => {
     delays.observe({ modality: 'llm', provider: 'openai', ok: false, errorClass: 'timeout', durationMs: 4_000 });
     delays.observe(firstToken('openai', 1_500, 'tts'));
     delays.observe(firstToken('openai', undefined));
-    expect(delays.afterMs('openai')).toBe(270);
+    // The usual delay is what it was (the timeout made openai suspect, which shortens only the next head start).
+    expect(delays.timing('openai')?.outrunAfterMs).toBe(270);
   });
 
   it('a fixed delay ignores measurements; off never hedges', () => {
@@ -79,6 +80,48 @@ describe('HedgeDelays', () => {
     fixed.observe(firstToken('openai', 100));
     expect(fixed.afterMs('openai')).toBe(900);
     expect(new HedgeDelays({ mode: 'off' }, measured).afterMs('openai')).toBeUndefined();
+  });
+});
+
+describe('a primary whose last request timed out', () => {
+  const measured = { openai: { ewmaMs: 250, deviationMs: 10, samples: 50 } };
+  const timedOut = (provider: string): ProviderOutcome => ({ modality: 'llm', provider, ok: false, errorClass: 'timeout', durationMs: 540 });
+
+  it('is suspect: its next rival joins after the short head start, and its silence is still judged against its usual delay', () => {
+    const delays = new HedgeDelays({ mode: 'measured' }, measured);
+    expect(delays.timing('openai')).toEqual({ afterMs: 270, outrunAfterMs: 270 });
+    delays.observe(timedOut('openai'));
+    expect(delays.timing('openai')).toEqual({ afterMs: HEDGE_DELAY.suspectMs, outrunAfterMs: 270 });
+    // Only the one that timed out.
+    expect(delays.afterMs('anthropic')).toBe(HEDGE_DELAY.unmeasuredMs);
+    // A second timeout keeps it so; the learned latency is untouched (no first token to learn from).
+    delays.observe(timedOut('openai'));
+    expect(delays.timing('openai')).toEqual({ afterMs: HEDGE_DELAY.suspectMs, outrunAfterMs: 270 });
+  });
+
+  it('is trusted again after a first token, or after a rival outran it before its usual time was up', () => {
+    const answered = new HedgeDelays({ mode: 'measured' }, measured);
+    answered.observe(timedOut('openai'));
+    answered.observe(firstToken('openai', 250));
+    expect(answered.afterMs('openai')).toBe(hedgeDelayFrom({ meanMs: 250, deviationMs: 7.5 }));
+
+    const overtaken = new HedgeDelays({ mode: 'measured' }, measured);
+    overtaken.observe(timedOut('openai'));
+    overtaken.overtaken('openai');
+    expect(overtaken.afterMs('openai')).toBe(270);
+  });
+
+  it('other failures, other modalities, a fixed delay and off know no suspicion', () => {
+    const delays = new HedgeDelays({ mode: 'measured' }, measured);
+    delays.observe({ modality: 'llm', provider: 'openai', ok: false, errorClass: 'transient', durationMs: 30 });
+    delays.observe({ ...timedOut('openai'), modality: 'tts' });
+    expect(delays.afterMs('openai')).toBe(270);
+    const fixed = new HedgeDelays({ mode: 'fixed', afterMs: 900 }, measured);
+    fixed.observe(timedOut('openai'));
+    expect(fixed.timing('openai')).toEqual({ afterMs: 900 });
+    const off = new HedgeDelays({ mode: 'off' }, measured);
+    off.observe(timedOut('openai'));
+    expect(off.timing('openai')).toBeUndefined();
   });
 });
 

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../worker/config.ts';
 import { BreakerRegistry } from '../../worker/fallback/breaker.ts';
-import { llmHedgeDelays } from '../../worker/fallback/hedge-delay.ts';
+import { HEDGE_DELAY, llmHedgeDelays } from '../../worker/fallback/hedge-delay.ts';
 import { DEFAULT_LLM_POLICY, streamAnswer, type AnswerEvent, type LlmChainOptions } from '../../worker/fallback/llm-chain.ts';
 import type { LlmRequest } from '../../worker/providers/types.ts';
 import { waitFor } from '../support/wait.ts';
@@ -85,11 +85,24 @@ describe('a primary LLM that never sends its first token', () => {
     const hedge = llmHedgeDelays(parseAgentConfig({}), MEASURED);
     fakes.openai.faults.push({ kind: 'delayFirstChunk', ms: NEVER_MS, route: 'chat', times: 10 });
     fakes.anthropic.script.pushReplies(BACKUP, BACKUP, BACKUP, BACKUP);
+    const usualMs = hedge.afterMs('openai')!;
     for (let turn = 1; turn <= 3; turn++) {
       const r = await ask({ links: chains.llm, breakers, hedge });
       expect(r.text).toBe(BACKUP);
+      // From the second turn the backup answers before openai's usual time is up: openai is judged when it is.
+      await waitFor(`openai judged on turn ${turn}`, () => r.outcomes.some((o) => o.provider === 'openai'), 2_000);
+      expect(outcomeSummary(r.outcomes).sort()).toEqual([['anthropic', true, undefined], ['openai', false, 'timeout']]);
     }
     expect(breakers.state('openai')).toBe('open');
+    // The first outrun turn waited the usual delay for the backup; the next two, openai being suspect, only the short
+    // head start (each request's gap as the fakes received them).
+    const gaps = requestsOn(fakes.openai, 'chat').map((primary, i) => requestsOn(fakes.anthropic, 'messages')[i]!.receivedAtMs - primary.receivedAtMs);
+    expect(HEDGE_DELAY.suspectMs).toBeLessThan(usualMs - 100);
+    expect(gaps[0]).toBeGreaterThanOrEqual(usualMs - 25);
+    for (const gap of gaps.slice(1)) {
+      expect(gap).toBeGreaterThanOrEqual(HEDGE_DELAY.suspectMs - 25);
+      expect(gap).toBeLessThan(usualMs - 25);
+    }
     const fourth = await ask({ links: chains.llm, breakers, hedge });
     expect(fourth.text).toBe(BACKUP);
     expect(outcomeSummary(fourth.outcomes)).toEqual([['anthropic', true, undefined]]);
@@ -98,6 +111,35 @@ describe('a primary LLM that never sends its first token', () => {
     const backups = requestsOn(fakes.anthropic, 'messages');
     expect(backups).toHaveLength(4);
     expect(requestsOn(fakes.groq, 'chat')).toHaveLength(0);
+  });
+
+  it('one that recovered is not failed by a quick backup started early: it is cancelled, and gets its usual head start again', async () => {
+    const chains = buildFakeChains(fakes, { llm: ['openai', 'anthropic', 'groq'] });
+    const breakers = new BreakerRegistry();
+    const hedge = llmHedgeDelays(parseAgentConfig({}), MEASURED);
+    const usualMs = hedge.afterMs('openai')!;
+    fakes.openai.faults.push({ kind: 'delayFirstChunk', ms: NEVER_MS, route: 'chat' });
+    fakes.anthropic.script.pushReplies(BACKUP, BACKUP);
+    const stalled = await ask({ links: chains.llm, breakers, hedge });
+    expect(outcomeSummary(stalled.outcomes)).toEqual([['openai', false, 'timeout'], ['anthropic', true, undefined]]);
+    expect(hedge.afterMs('openai')).toBe(HEDGE_DELAY.suspectMs);
+
+    // openai answers again, at its usual pace; the backup, asked after the short head start, is quicker still.
+    fakes.openai.setProfile({ ttfbMs: usualMs - 70, ttfbJitterMs: 0 });
+    fakes.anthropic.setProfile({ ttfbMs: 0, ttfbJitterMs: 0 });
+    const overtaken = await ask({ links: chains.llm, breakers, hedge });
+    expect(overtaken.text).toBe(BACKUP);
+    // openai's first token came within its usual time, unheard: it is cancelled then, not failed; its breaker is
+    // untouched and the suspicion lifted.
+    await waitFor('the overtaken request to be cancelled', () => requestsOn(fakes.openai, 'chat')[1]?.clientAborted, 2_000);
+    await waitFor('the suspicion lifted', () => hedge.afterMs('openai') === usualMs, 2_000);
+    expect(outcomeSummary(overtaken.outcomes)).toEqual([['anthropic', true, undefined]]);
+    expect(breakers.state('openai')).toBe('closed');
+
+    fakes.openai.script.pushReplies(HEALTHY);
+    const healthy = await ask({ links: chains.llm, breakers, hedge });
+    expect(healthy.text).toBe(HEALTHY);
+    expect(requestsOn(fakes.anthropic, 'messages')).toHaveLength(2);
   });
 
   it('with LLM_HEDGE=off waits for the first-token deadline and fails over (the cost hedging saves)', async () => {

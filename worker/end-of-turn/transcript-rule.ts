@@ -1,5 +1,5 @@
 // Is the caller's sentence finished, judged from the words alone? A sentence that ends on a word that needs another
-// after it (a conjunction, an article or possessive, a contracted auxiliary, a preposition outside a question, a filler
+// after it (a conjunction, an article or possessive, a contracted auxiliary, a preposition no question strands, a filler
 // such as "um") or on a comma or a dash is not finished, whatever punctuation the STT put after it. One that ends with . ? or ! on any other word
 // is. Without either sign (an unpunctuated interim transcript ending in a noun) the rule does not know.
 //
@@ -27,7 +27,10 @@ const NEVER_LAST = new Set([
   'very', 'which', 'whose',
 ]);
 
-// Prepositions that need their object, except in a question, where English strands them ("where are you from?").
+// Prepositions that need their object, except where English strands them: in a question that moved its object out
+// in front ("where are you from?", "what is it for?", "is that the one that you asked about?"). A question with nothing
+// moved ("could you send it to?", "can I pay with?") is an STT's question mark after half a sentence.
+const STRANDS_PREPOSITION = /\b(what|where|who|whom|whose|which|how|that)\b/;
 const PREPOSITIONS = new Set([
   'to', 'of', 'for', 'with', 'from', 'at', 'by', 'into', 'onto', 'about', 'like', 'between', 'without', 'towards',
   'toward', 'during', 'until', 'till', 'via', 'per', 'against', 'among', 'upon',
@@ -48,7 +51,9 @@ export function judgeTranscript(transcript: string): TranscriptJudgement {
   if (last !== undefined) {
     if (FILLERS.has(last)) return { verdict: 'incomplete', reason: 'filler' };
     if (NEVER_LAST.has(last)) return { verdict: 'incomplete', reason: 'dangling-word' };
-    if (PREPOSITIONS.has(last) && !/\?["')\]]*$/.test(text)) return { verdict: 'incomplete', reason: 'dangling-word' };
+    if (PREPOSITIONS.has(last) && !(/\?["')\]]*$/.test(text) && STRANDS_PREPOSITION.test(words!.slice(0, -1).join(' ')))) {
+      return { verdict: 'incomplete', reason: 'dangling-word' };
+    }
   }
   if (/[.?!]["')\]]*$/.test(text)) return { verdict: 'complete', reason: 'final-punctuation' };
   return { verdict: 'unknown', reason: 'no-sign' };

@@ -7,7 +7,7 @@ import type { Modality, ProviderOutcome } from '../../functions/contract.ts';
 import { BreakerRegistry } from './breaker.ts';
 import { ChainExhaustedError, ProviderError, classifyTransportError } from './errors.ts';
 import { startAttempt, type Attempt } from './attempt.ts';
-import { hedgedFirst } from './hedge.ts';
+import { hedgedFirst, type HedgeTiming } from './hedge.ts';
 import type { WatchPolicy } from './watchdog.ts';
 
 export interface Link<P> {
@@ -41,9 +41,12 @@ export interface RunChainOptions<P, C> {
   onOutcome?(outcome: ProviderOutcome): void;
   /**
    * LLM hedging: when the first provider has no first chunk after this many ms, start the next one alongside. A
-   * function gets the first provider's name (the delay may be its own); undefined there means no hedging.
+   * function gets the first provider's name (the delay may be its own, with the time after which its silence counts
+   * as a timeout); undefined there means no hedging.
    */
-  hedgeAfterMs?: number | ((primary: string) => number | undefined);
+  hedgeAfterMs?: number | ((primary: string) => number | HedgeTiming | undefined);
+  /** A primary a rival spoke before while its usual time to first token was not yet up, and which answered within it. */
+  onOvertaken?(provider: string): void;
   now?(): number;
 }
 
@@ -60,8 +63,9 @@ function admitted<P>(links: readonly Link<P>[], breakers: BreakerRegistry, tried
   return lastResort;
 }
 
-function hedgeDelayFor(setting: RunChainOptions<unknown, unknown>['hedgeAfterMs'], primary: string): number | undefined {
-  return typeof setting === 'function' ? setting(primary) : setting;
+function hedgeTimingFor(setting: RunChainOptions<unknown, unknown>['hedgeAfterMs'], primary: string): HedgeTiming | undefined {
+  const value = typeof setting === 'function' ? setting(primary) : setting;
+  return typeof value === 'number' ? { afterMs: value } : value;
 }
 
 export async function* runChain<P, C>(options: RunChainOptions<P, C>): AsyncGenerator<ChainEvent<C>> {
@@ -86,15 +90,27 @@ export async function* runChain<P, C>(options: RunChainOptions<P, C>): AsyncGene
   let leftAtFailover = false;
   while (current) {
     let attempt = begin(current);
-    const hedgeAfterMs = failures.length === 0 ? hedgeDelayFor(options.hedgeAfterMs, current.name) : undefined;
-    if (hedgeAfterMs !== undefined) {
+    const hedgeTiming = failures.length === 0 ? hedgeTimingFor(options.hedgeAfterMs, current.name) : undefined;
+    if (hedgeTiming !== undefined) {
       const hedge = await hedgedFirst(attempt, () => {
         const next = admitted(options.links, breakers, tried);
         return next ? begin(next) : undefined;
-      }, hedgeAfterMs);
+      }, hedgeTiming);
       for (const lost of hedge.cancelled) {
         breakers.release(lost.provider);
         lost.dispose();
+      }
+      if (hedge.judging) {
+        const judged = hedge.judging.attempt;
+        void hedge.judging.verdict.then(({ error }) => {
+          // The caller gave up meanwhile (barge-in, shutdown): that ended it, not the provider.
+          if (error !== undefined && !signal.aborted) fail(judged, error);
+          else {
+            breakers.release(judged.provider);
+            if (error === undefined) options.onOvertaken?.(judged.provider);
+          }
+          judged.dispose();
+        });
       }
       // Not a failover (the answer never failed), but the primary did time out: its breaker and health hear of it.
       if (hedge.outrun) {

@@ -9,7 +9,14 @@
 // first token plus that margin. RFC 6298 uses 4 × deviation because a spurious retransmission is costly; a spurious
 // hedge costs one aborted request, so we take the tighter margin. A floor on the margin keeps a perfectly steady
 // provider from being hedged on every small wobble; the bounds keep the delay sane whatever the measurements say.
+//
+// A primary whose last request timed out (the hedge outran it, or its first-token deadline passed) is suspect: its
+// next request gets a rival after `suspectMs` only, so a primary that stalls again costs that, not its usual delay,
+// until three timeouts in a row open its breaker. Its silence still counts as a timeout only once its usual delay is
+// up (`outrunAfterMs`), so a recovered primary outrun by a quick rival is cancelled, not failed, and the suspicion is
+// lifted: it is given its usual head start on the next request.
 import type { FirstByteLatency, ProviderOutcome } from '../../functions/contract.ts';
+import type { HedgeTiming } from './hedge.ts';
 
 export type HedgeSetting = { mode: 'off' } | { mode: 'fixed'; afterMs: number } | { mode: 'measured' };
 
@@ -25,6 +32,11 @@ export const HEDGE_DELAY = {
   unmeasuredMs: 600,
   deviations: 2,
   minMarginMs: 20,
+  /**
+   * A suspect primary's head start: long enough for the request to reach it and the rival's to follow, short next to
+   * any hosted LLM's first token, so a recovered primary as fast as its rival still answers first.
+   */
+  suspectMs: 100,
   /** Weight of each of the session's own first tokens: a session is a few dozen turns, so it must learn fast. */
   alpha: 0.25,
 } as const;
@@ -46,6 +58,8 @@ export function hedgeDelayFrom(e: Estimate): number {
 export class HedgeDelays {
   readonly #setting: HedgeSetting;
   readonly #estimates = new Map<string, Estimate>();
+  /** Primaries whose last request timed out. */
+  readonly #suspect = new Set<string>();
 
   constructor(setting: HedgeSetting, measured: Readonly<Record<string, FirstByteLatency>> = {}) {
     this.#setting = setting;
@@ -55,17 +69,34 @@ export class HedgeDelays {
     }
   }
 
-  /** The delay before a rival joins `primary`; undefined: no hedging. */
+  /** The delay before a rival joins `primary` on its next request; undefined: no hedging. */
   afterMs(primary: string): number | undefined {
-    if (this.#setting.mode === 'off') return undefined;
-    if (this.#setting.mode === 'fixed') return this.#setting.afterMs;
-    const estimate = this.#estimates.get(primary);
-    return estimate ? hedgeDelayFrom(estimate) : HEDGE_DELAY.unmeasuredMs;
+    return this.timing(primary)?.afterMs;
   }
 
-  /** Folds in an LLM attempt's measured first token. Attempts that never produced one teach nothing about the usual time. */
+  /** When the rival joins `primary`'s next request, and when the primary's silence counts as a timeout. */
+  timing(primary: string): HedgeTiming | undefined {
+    if (this.#setting.mode === 'off') return undefined;
+    if (this.#setting.mode === 'fixed') return { afterMs: this.#setting.afterMs };
+    const estimate = this.#estimates.get(primary);
+    const usualMs = estimate ? hedgeDelayFrom(estimate) : HEDGE_DELAY.unmeasuredMs;
+    return { afterMs: this.#suspect.has(primary) ? Math.min(HEDGE_DELAY.suspectMs, usualMs) : usualMs, outrunAfterMs: usualMs };
+  }
+
+  /** `primary` was outrun by a rival before its usual delay was up: no sign either way, so no longer suspect. */
+  overtaken(primary: string): void {
+    this.#suspect.delete(primary);
+  }
+
+  /**
+   * Folds in an LLM attempt's measured first token (attempts that never produced one teach nothing about the usual
+   * time); one that timed out before it makes the provider suspect, a first token clears that.
+   */
   observe(outcome: ProviderOutcome): void {
-    if (outcome.modality !== 'llm' || outcome.ttfbMs === undefined) return;
+    if (outcome.modality !== 'llm') return;
+    if (!outcome.ok && outcome.errorClass === 'timeout' && outcome.ttfbMs === undefined) this.#suspect.add(outcome.provider);
+    if (outcome.ttfbMs === undefined) return;
+    this.#suspect.delete(outcome.provider);
     const sample = outcome.ttfbMs;
     const e = this.#estimates.get(outcome.provider);
     if (!e) {

@@ -71,7 +71,8 @@ export async function* streamAnswer(options: LlmChainOptions, request: LlmReques
     breakers: options.breakers,
     policy: options.policy ?? DEFAULT_LLM_POLICY,
     signal,
-    hedgeAfterMs: hedge ? (primary) => hedge.afterMs(primary) : options.hedgeAfterMs,
+    hedgeAfterMs: hedge ? (primary) => hedge.timing(primary) : options.hedgeAfterMs,
+    onOvertaken: (provider) => hedge?.overtaken(provider),
     onOutcome: (outcome) => {
       hedge?.observe(outcome);
       options.onOutcome?.(outcome);

@@ -8,6 +8,9 @@ describe('judgeTranscript', () => {
     ['I would like to book a table for two.', 'final-punctuation'],
     ['What time do you open tomorrow?', 'final-punctuation'],
     ['Where are you calling from?', 'final-punctuation'], // a preposition stranded in a question ends it
+    ['What is this button for?', 'final-punctuation'],
+    ['Who did you talk to?', 'final-punctuation'],
+    ['Is that the plan that you asked about?', 'final-punctuation'],
     ['I think so.', 'final-punctuation'],
     ['Me too!', 'final-punctuation'],
     ['He said "that is fine."', 'final-punctuation'],
@@ -26,6 +29,9 @@ describe('judgeTranscript', () => {
     ['I’d', 'dangling-word'], // typographic apostrophe
     ['So I was wondering if I', 'dangling-word'],
     ['I need to go to.', 'dangling-word'],
+    // A question mark after a yes/no question's preposition: nothing was moved out from after it, so it is half a sentence.
+    ['Could you send it to?', 'dangling-word'],
+    ['Can I pay with?', 'dangling-word'],
     ['I would like um', 'filler'],
     ['So, uh.', 'filler'],
     ['First, the address,', 'trailing-comma'],

@@ -30,7 +30,8 @@ describe('WaitPolicy', () => {
     [0.3, 'complete', true, 'complete', 'rule'], // "What time is it?" from an unsure model: the question was asked
     [0.2, 'complete', true, 'complete', 'rule'], // the lower threshold itself
     [0.3, 'complete', false, 'unsure', 'model'], // a full stop is not enough
-    [0.1, 'complete', true, 'unsure', 'model'], // a model sure that more is coming still gets the middle wait
+    [0.1, 'complete', true, 'complete', 'rule'], // even a model sure that more is coming: the words asked a question
+    [0.1, 'complete', false, 'unsure', 'model'], // which a full stop does not
     [0.9, 'incomplete', true, 'incomplete', 'rule'], // "Where are you going to go with the?": the words hang
     [0.1, 'unknown', true, 'incomplete', 'model'],
   ] as const)('a question mark: p=%s, words %s, asked %s → %s (decided by %s)', (probability, verdict, asked, tier, source) => {
