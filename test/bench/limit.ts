@@ -3,7 +3,7 @@
 // and the response delay read on the waveform the caller receives (test/bench/waterfall.ts's room). The fakes get
 // issue 11's fixed delays, so the floor is known and every millisecond above it is ours. Figures, not a test.
 import { cpus, loadavg, totalmem } from 'node:os';
-import { hedgeDelayFrom } from '../../worker/fallback/hedge-delay.ts';
+import { HEDGE_DELAY, hedgeDelayFrom } from '../../worker/fallback/hedge-delay.ts';
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { waitFor } from '../support/wait.ts';
 import { TRACE_STAGES } from '../../worker/agent/turn-trace.ts';
@@ -201,7 +201,10 @@ export function limitTable(f: LimitFigures): string {
     // A stalled primary costs about the hedge delay on top of a healthy turn, whatever the turn: the ratio grows as
     // the healthy turn shrinks towards the floor.
     ...(f.hedgeDelayMs !== undefined
-      ? [`stalledPrimary: at the floor the same hedge delay would make it ≈ (${f.floorMs} + ${f.hedgeDelayMs}) / ${f.floorMs} = ${((f.floorMs + f.hedgeDelayMs) / f.floorMs).toFixed(2)} × the healthy turn (target ${STALL_RATIO_TARGET}: a hedge after ≤ ${Math.round((STALL_RATIO_TARGET - 1) * f.floorMs)} ms)`]
+      ? [
+          `stalledPrimary: at the floor the same hedge delay would make the first stalled turn ≈ (${f.floorMs} + ${f.hedgeDelayMs}) / ${f.floorMs} = ${((f.floorMs + f.hedgeDelayMs) / f.floorMs).toFixed(2)} × the healthy turn (target ${STALL_RATIO_TARGET}: a hedge after ≤ ${Math.round((STALL_RATIO_TARGET - 1) * f.floorMs)} ms);`,
+          `  the next ones, the primary suspect, ≈ (${f.floorMs} + ${HEDGE_DELAY.suspectMs}) / ${f.floorMs} = ${((f.floorMs + HEDGE_DELAY.suspectMs) / f.floorMs).toFixed(2)} ×, until three timeouts open its breaker`,
+        ]
       : []),
   ].join('\n');
 }
