@@ -89,7 +89,8 @@ async function runCase(stack: LiveStack, dir: string, progress: (line: string) =
     const at = turns.flatMap((t) => (t.fromEndMs[stage] === undefined ? [] : [t.fromEndMs[stage]]));
     if (at.length > 0) stagesP50[stage] = Math.round(percentile(at, 50));
   }
-  return { name, answered: delays.filter((d) => d !== undefined).length, turns: turns.length, delay: summarize(delays), stagesP50, notes: [] };
+  const preempted = turns.filter((t) => t.preempted).length;
+  return { name, answered: delays.filter((d) => d !== undefined).length, turns: turns.length, delay: summarize(delays), stagesP50, notes: [`turns answered by the preemptive request: ${preempted}/${turns.length}`] };
 }
 
 const chatRequests = (fake: LiveStack['fakes']['openai'], route: string) => fake.requests.filter((r) => r.route === route);
@@ -99,6 +100,9 @@ export async function runLimit(dir: string, progress: (line: string) => void): P
   progress('limit: starting the live stack (livekit-server, functions, launcher, fakes)');
   const stack = await startLiveStack({
     bindings: { STT_PROVIDERS: 'deepgram', LLM_PROVIDERS: 'openai,anthropic', TTS_PROVIDERS: 'elevenlabs' },
+    // The worker as it ships: preemptive generation on (the live stack's tests turn it off; the fake LLMs here answer
+    // by prompt, so a dropped speculative request takes no question's reply).
+    workerEnv: { PREEMPTIVE_GENERATION: 'on' },
     quietFunctions: true,
   });
   const cases: CaseFigures[] = [];

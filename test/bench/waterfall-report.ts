@@ -216,7 +216,8 @@ export function readmeSnippet(f: WaterfallFigures, svgPath: string): string {
     '',
     `Measured with \`npm run bench -- --only waterfall\`: a caller in a real LiveKit room, ${f.completeTurns} spoken questions, fake vendors with fixed delays ` +
       `(Deepgram final ${d.sttFinalMs.ms} ms, LLM first token ${d.llmTtftMs.ms} ms then ${d.llmTokensPerSecond.value} tokens/s, TTS first byte ${d.ttsTtfbMs.ms} ms: assumed, typical published figures), ` +
-      `the worker's \`turn_trace\` log line for its own stages. Ms from the end of the caller's speech, median over turns.`,
+      `the worker's \`turn_trace\` log line for its own stages, preemptive generation off so that they run in sequence (\`--only limit\` runs the worker as it ships). ` +
+      `Ms from the end of the caller's speech, median over turns.`,
     '',
     `![waterfall](${svgPath})`,
     '',

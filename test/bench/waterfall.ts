@@ -46,6 +46,8 @@ export interface WaterfallTurn {
   endOfTurnWaitMs?: number;
   /** The words came from Deepgram's answer to the worker's flush in the pause (not its endpoint). */
   flushed?: boolean;
+  /** The answer was the one asked for before the turn ended (preemptive generation), committed when it did. */
+  preempted?: boolean;
 }
 
 export interface Question {
@@ -75,8 +77,10 @@ export function setFixedDelays(fakes: LiveStack['fakes']): void {
 /** One scripted transcript per question (as Deepgram formats it), and its reply from every LLM that may answer it. */
 export function scriptTurns(fakes: LiveStack['fakes'], turns: number, llms: readonly ('openai' | 'anthropic' | 'groq')[] = ['openai']): void {
   for (let i = 0; i < turns; i++) {
-    fakes.deepgram.script.pushTranscripts(FORMATTED_TRANSCRIPTS[i % FORMATTED_TRANSCRIPTS.length]!);
-    for (const llm of llms) fakes[llm].script.pushReplies(REPLIES[i % REPLIES.length]!);
+    const transcript = FORMATTED_TRANSCRIPTS[i % FORMATTED_TRANSCRIPTS.length]!;
+    fakes.deepgram.script.pushTranscripts(transcript);
+    // By prompt, not queued: a preemptive request on a lagging hypothesis, dropped, takes no question's reply.
+    for (const llm of llms) fakes[llm].script.answer(transcript, REPLIES[i % REPLIES.length]!);
   }
 }
 
@@ -86,7 +90,7 @@ function arrangeFixed(stack: LiveStack, turns: number): void {
   scriptTurns(stack.fakes, turns);
 }
 
-type Trace = Partial<Record<TraceStage, number>> & { endSignal?: string; firstTextWords?: number; lastLoudInAt?: number; sttFlushedAt?: number; endOfTurnWaitMs?: number };
+type Trace = Partial<Record<TraceStage, number>> & { endSignal?: string; firstTextWords?: number; lastLoudInAt?: number; sttFlushedAt?: number; endOfTurnWaitMs?: number; preempted?: boolean };
 
 /** Every turn_trace line of one worker task, from the launcher's log (`[taskId] {json}`). */
 export function traces(logs: string, taskId: string): Trace[] {
@@ -165,6 +169,7 @@ function pair(i: number, s: { startAtMs: number; speechEndAtMs: number; heardAtM
     ...(trace?.firstTextWords !== undefined ? { firstTextWords: trace.firstTextWords } : {}),
     ...(trace?.endOfTurnWaitMs !== undefined ? { endOfTurnWaitMs: trace.endOfTurnWaitMs } : {}),
     ...(trace?.sttFlushedAt !== undefined ? { flushed: true } : {}),
+    ...(trace?.preempted !== undefined ? { preempted: trace.preempted } : {}),
   };
 }
 

@@ -48,6 +48,19 @@ async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promis
 }
 
 describe('chat completions', () => {
+  it('answers a prompt it was given an answer for every time, before the queue and without consuming it', async () => {
+    fake.script.answer('What time is it?', 'It is noon.');
+    fake.script.pushReplies('Queued reply.');
+    // Asked twice (a dropped preemptive request and the turn's own): the same answer; the queue is untouched.
+    expect((await collect(await ask('What time is it?'))).text).toBe('It is noon.');
+    expect((await collect(await ask('What time is it?'))).text).toBe('It is noon.');
+    // Another prompt (half the question) takes the queue, then the default.
+    expect((await collect(await ask('What time is'))).text).toBe('Queued reply.');
+    expect((await collect(await ask('What time is'))).text).toBe(defaultReply('What time is'));
+    fake.reset();
+    expect((await collect(await ask('What time is it?'))).text).toBe(defaultReply('What time is it?'));
+  });
+
   it('streams the scripted reply in pieces that concatenate exactly, with [DONE] and usage', async () => {
     fake.script.pushReplies('Hello there, friend. How are you?');
     const result = await collect(await ask('hi', { stream_options: { include_usage: true } }));

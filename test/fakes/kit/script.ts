@@ -13,6 +13,11 @@ export function splitIntoTokens(text: string): string[] {
 }
 
 export class Script {
+  /**
+   * LLM answers by prompt (the last user message), never consumed: the same question always gets the same answer,
+   * however many requests ask it (a preemptive request dropped and asked again) and whatever else is asked meanwhile.
+   */
+  answers = new Map<string, string>();
   /** LLM replies, one per turn, consumed first in first out. */
   replies: string[] = [];
   /** STT transcripts, one per utterance, consumed first in first out. */
@@ -26,9 +31,14 @@ export class Script {
     this.transcripts.push(...transcripts);
   }
 
-  /** The next LLM reply: the queued one, else defaultReply(lastUserMessage). */
+  /** Answers `prompt` (the last user message, exactly as sent) with `reply`, every time it is asked. */
+  answer(prompt: string, reply: string): void {
+    this.answers.set(prompt, reply);
+  }
+
+  /** The next LLM reply: the answer to this prompt, else the queued one, else defaultReply(lastUserMessage). */
   nextReply(lastUserMessage: string): string {
-    return this.replies.shift() ?? defaultReply(lastUserMessage);
+    return this.answers.get(lastUserMessage) ?? this.replies.shift() ?? defaultReply(lastUserMessage);
   }
 
   /** The next STT transcript: the queued one, else DEFAULT_TRANSCRIPT. */
@@ -37,6 +47,7 @@ export class Script {
   }
 
   reset(): void {
+    this.answers.clear();
     this.replies = [];
     this.transcripts = [];
   }
