@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { readWavFile } from '../../worker/audio/wav-read.ts';
 import { createEndOfTurnDetector, DEFAULT_MODEL_TIMEOUT_MS, type EndOfTurnDecision } from '../../worker/end-of-turn/detector.ts';
 import { LogMelExtractor } from '../../worker/end-of-turn/log-mel.ts';
-import { judgeTranscript, type TranscriptVerdict } from '../../worker/end-of-turn/transcript-rule.ts';
+import { endsWithQuestionMark, judgeTranscript, type TranscriptVerdict } from '../../worker/end-of-turn/transcript-rule.ts';
 import type { WaitDecision, WaitPolicy } from '../../worker/end-of-turn/wait-policy.ts';
 import { percentile, summarize, table } from './stats.ts';
 
@@ -80,7 +80,7 @@ const QUESTION_OPENER = /^(can|could|would|will|shall|should|may|is|are|was|were
 
 function asQuestion(kind: Kind, transcript: string): Sample['question'] {
   const text = kind !== 'complete' && QUESTION_OPENER.test(transcript) ? `${transcript}?` : transcript;
-  return { verdict: judgeTranscript(text).verdict, asked: /\?$/.test(text) };
+  return { verdict: judgeTranscript(text).verdict, asked: endsWithQuestionMark(text) };
 }
 
 const DECIDERS: ReadonlyArray<{ name: string; decide: (policy: WaitPolicy, s: Sample) => WaitDecision }> = [

@@ -25,7 +25,7 @@
 import type { Logger } from 'pino';
 import { TurnModelClient } from './model-client.ts';
 import { DEFAULT_TURN_MODEL_PATH } from './smart-turn-model.ts';
-import { judgeTranscript, type TranscriptJudgement } from './transcript-rule.ts';
+import { endsWithQuestionMark, judgeTranscript, type TranscriptJudgement } from './transcript-rule.ts';
 import { WaitPolicy, type WaitPolicyOptions, type WaitTier } from './wait-policy.ts';
 
 export { TurnModelInferenceError, TurnModelLoadError, TurnModelMissingError } from './errors.ts';
@@ -164,8 +164,4 @@ class Detector implements EndOfTurnDetector {
       clearTimeout(timer);
     }
   }
-}
-
-function endsWithQuestionMark(transcript: string): boolean {
-  return /\?["')\]]*$/.test(transcript.trim());
 }

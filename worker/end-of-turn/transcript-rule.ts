@@ -46,15 +46,19 @@ export function judgeTranscript(transcript: string): TranscriptJudgement {
   if (/[,;:]$/.test(text)) return { verdict: 'incomplete', reason: 'trailing-comma' };
   if (/(\s-|—|–|-)$/.test(text)) return { verdict: 'incomplete', reason: 'trailing-dash' };
 
-  const words = text.toLowerCase().replace(/[’‘]/g, "'").match(/[a-z]+(?:'[a-z]+)*/g);
-  const last = words?.at(-1);
+  const words = text.toLowerCase().replace(/[’‘]/g, "'").match(/[a-z]+(?:'[a-z]+)*/g) ?? [];
+  const last = words.at(-1);
   if (last !== undefined) {
     if (FILLERS.has(last)) return { verdict: 'incomplete', reason: 'filler' };
     if (NEVER_LAST.has(last)) return { verdict: 'incomplete', reason: 'dangling-word' };
-    if (PREPOSITIONS.has(last) && !(/\?["')\]]*$/.test(text) && STRANDS_PREPOSITION.test(words!.slice(0, -1).join(' ')))) {
-      return { verdict: 'incomplete', reason: 'dangling-word' };
-    }
+    const stranded = endsWithQuestionMark(text) && STRANDS_PREPOSITION.test(words.slice(0, -1).join(' '));
+    if (PREPOSITIONS.has(last) && !stranded) return { verdict: 'incomplete', reason: 'dangling-word' };
   }
   if (/[.?!]["')\]]*$/.test(text)) return { verdict: 'complete', reason: 'final-punctuation' };
   return { verdict: 'unknown', reason: 'no-sign' };
+}
+
+/** The words end with a question mark (a closing quote or bracket after it allowed): the STT heard a question. */
+export function endsWithQuestionMark(transcript: string): boolean {
+  return /\?["')\]]*$/.test(transcript.trim());
 }

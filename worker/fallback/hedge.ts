@@ -87,7 +87,7 @@ export async function hedgedFirst<C>(
   }
   const winner = resumed(winnerFirst.attempt, byAttempt.get(winnerFirst.attempt)!.iterator, winnerFirst);
   if (other === rival) {
-    rival.abort(new ProviderError(rival.provider, 'timeout', 'lost the hedge: another provider answered first'));
+    rival.abort(lostHedge(rival));
     return { winner, failed: [], cancelled: [rival] };
   }
   const outrunAfterMs = timing.outrunAfterMs ?? afterMs;
@@ -98,6 +98,10 @@ export async function hedgedFirst<C>(
     return { winner, failed: [], cancelled: [], outrun: { attempt: primary, error } };
   }
   return { winner, failed: [], cancelled: [], judging: { attempt: primary, verdict: judge(primary, p.first, outrunAfterMs - silentMs, startedAt) } };
+}
+
+function lostHedge(attempt: Attempt<unknown>): ProviderError {
+  return new ProviderError(attempt.provider, 'timeout', 'lost the hedge: another provider answered first');
 }
 
 function timedOut(primary: Attempt<unknown>, silentMs: number): ProviderError {
@@ -115,6 +119,6 @@ async function judge<C>(primary: Attempt<C>, first: Promise<First<C>>, remaining
     primary.abort(error);
     return { error };
   }
-  primary.abort(new ProviderError(primary.provider, 'timeout', 'lost the hedge: another provider answered first'));
+  primary.abort(lostHedge(primary));
   return 'error' in outcome ? { error: outcome.error } : {};
 }
