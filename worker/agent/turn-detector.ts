@@ -221,7 +221,12 @@ export class TurnDetector {
     // A sentence judged complete before the STT has caught up may still hang on words it has not delivered yet ("a
     // table" of "a table for"): a streaming STT's endpoint brings them (and its final) a moment later, so the turn
     // waits for it, never longer than the unsure wait.
-    const wordsPending = verdict.decision.tier === 'complete' && !open.wordsIn && this.#sttEndpoints && silenceMs < this.#o.endOfTurn!.policy.options.unsureWaitMs;
+    const { unsureWaitMs } = this.#o.endOfTurn!.policy.options;
+    const wordsPending = verdict.decision.tier === 'complete' && !open.wordsIn && this.#sttEndpoints && silenceMs < unsureWaitMs;
+    // Talk over the agent is no turn to answer until it interrupts, so nothing waits on its end: it lasts through a
+    // pause of the middle wait, and "wait… stop" adds up to a barge-in rather than two sounds too short for one.
+    const talkOver = open.u.overAgent && !open.u.bargedIn;
+    if (talkOver) return silenceMs >= Math.max(verdict.waitMs, unsureWaitMs) ? 'vad_silence' : undefined;
     if (silenceMs >= verdict.waitMs && !wordsPending) return 'vad_silence';
     if (open.endpointed && verdict.endpointMayEnd && silenceMs >= this.#o.earlyEndSilenceMs) return 'stt_endpoint';
     return undefined;

@@ -61,6 +61,26 @@ async function withRule(s: EngineScript, detector: EndOfTurnDetector = rule) {
 }
 
 describe('end of turn from the detector (transcript rule)', () => {
+  it('talk over the agent lasts through a pause: "wait… stop" adds up to a barge-in, not two sounds too short for one', async () => {
+    // The answer plays from ≈ 2 s; over it the caller says "wait" (3000..3250), pauses 250 ms, says "stop" (3500..3750).
+    // Each part is shorter than BARGE_IN_MIN_MS (400); a complete word's short wait (200) would end the first in the pause.
+    const { run } = await withRule({
+      caller: [{ silenceMs: 500 }, { speakMs: 1_000 }, { silenceMs: 1_500 }, { speakMs: 250 }, { silenceMs: 250 }, { speakMs: 250 }],
+      stt: [
+        stt({ atAudioMs: 1_200, final: 'Tell me a story.', speechFinal: true }),
+        // Its audio starts at 2800 (the pre-roll): "Wait." final with Deepgram's endpoint inside the pause, at 3300.
+        stt({ atAudioMs: 400, interim: 'wait' }, { atAudioMs: 500, final: 'Wait.', speechFinal: true }, { atAudioMs: 950, final: 'Stop.', speechFinal: true }),
+      ],
+      llm: [{ tokens: ['Once upon a time there was a very long story that went on and on and on. ', 'And on.'], firstTokenMs: 100 }, { tokens: ['Sure.'] }],
+    }, eagerDetector());
+    const clear = run.happenings.find((h) => h.kind === 'clear');
+    expect(clear, 'playback was cut').toBeDefined();
+    // When the speech since the onset at 3000 (its pause counted, as within one utterance) reached 400: as "stop" began.
+    expect(clear!.atMs).toBeGreaterThanOrEqual(3_500);
+    expect(clear!.atMs).toBeLessThanOrEqual(3_500 + 3 * FRAME_MS);
+    expect(run.llm.calls.map((c) => c.request.messages.at(-1)!.text)).toEqual(['Tell me a story.', 'Wait. Stop.']);
+  });
+
   it('a complete sentence ends at the short wait: sooner than the fixed silence and the STT endpoint', async () => {
     // Speech 500..1500; the final (with speech_final) comes as the speech ends.
     const { run, lines } = await withRule({
