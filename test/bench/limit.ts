@@ -8,7 +8,7 @@ import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { waitFor } from '../support/wait.ts';
 import { TRACE_STAGES } from '../../worker/agent/turn-trace.ts';
 import { percentile, summarize, type Summary } from './stats.ts';
-import { runWaterfallRoom, scriptTurns, STT_ENDPOINTING_MS } from './waterfall.ts';
+import { runWaterfallRoom, scriptTurns, STT_ENDPOINTING_MS, type WaterfallTurn } from './waterfall.ts';
 
 /** Issue 11's fixed fake delays. */
 export const LIMIT_DELAYS = {
@@ -43,6 +43,8 @@ interface CaseFigures {
   delay: Summary | undefined;
   /** Where the time goes: each stage of the worker's turn_trace, p50 ms from the end of speech. */
   stagesP50: Record<string, number>;
+  /** What no pipeline could take from a turn here (p50 over turns), for the case's physical limit. */
+  unavoidableP50: Unavoidable;
   notes: string[];
 }
 
@@ -62,6 +64,45 @@ function setDelays(fakes: LiveStack['fakes'], llmTtftMs: number): void {
     llm.setProfile({ ttfbMs: llmTtftMs, ttfbJitterMs: 0, tokensPerSecond: LIMIT_DELAYS.llmTokensPerSecond });
   }
   fakes.elevenlabs.setProfile({ ttfbMs: LIMIT_DELAYS.ttsTtfbMs, ttfbJitterMs: 0, audioRealtimeFactor: 2, chunkMs: 20 });
+}
+
+/**
+ * The parts of a turn that are neither a vendor's configured delay nor the pipeline's: the caller's last sound reaching
+ * the worker over WebRTC (its turn_trace's lastLoudInAt), the answer's first frame reaching the caller (first frame
+ * out → heard), and the LLM's tokens up to the end of the first text the TTS can speak well (its words after the
+ * first, at the fake's token rate).
+ */
+interface Unavoidable {
+  inMs: number;
+  outMs: number;
+  firstTextTokensMs: number;
+}
+
+const MS_PER_TOKEN = 1000 / LIMIT_DELAYS.llmTokensPerSecond;
+
+function unavoidableOf(turns: readonly WaterfallTurn[]): Unavoidable {
+  const p50 = (xs: (number | undefined)[]) => {
+    const known = xs.filter((x): x is number => x !== undefined);
+    return known.length === 0 ? Number.NaN : percentile(known, 50);
+  };
+  return {
+    inMs: p50(turns.map((t) => t.fromEndMs.lastLoudInAt)),
+    outMs: p50(turns.map((t) => (t.fromEndMs.callerHeardAt === undefined || t.fromEndMs.firstFrameOutAt === undefined ? undefined : t.fromEndMs.callerHeardAt - t.fromEndMs.firstFrameOutAt))),
+    firstTextTokensMs: p50(turns.map((t) => (t.firstTextWords === undefined ? undefined : Math.max(0, t.firstTextWords - 1) * MS_PER_TOKEN))),
+  };
+}
+
+/**
+ * The soonest the first audio of such a turn can be heard, whatever the pipeline: the caller's sound into the
+ * worker, the configured vendor delays on the path that case leaves open, the first text's tokens, the sound back.
+ * Without any Finalize answered the words come with the endpoint; with preemption, the STT's messages still come
+ * its latency after the audio they cover, so the last word is known that long after the speech at the soonest.
+ */
+function physicalLimitMs(name: CaseName, u: Unavoidable): number | undefined {
+  const around = u.inMs + u.firstTextTokensMs + u.outMs;
+  if (name === 'finalizeIgnored') return around + LIMIT_DELAYS.endpointingMs + LIMIT_DELAYS.sttFinalMs + LIMIT_DELAYS.llmTtftMs + LIMIT_DELAYS.ttsTtfbMs;
+  if (name === 'preemption') return around + LIMIT_DELAYS.sttFinalMs + LIMIT_DELAYS.preemptLlmTtftMs + LIMIT_DELAYS.ttsTtfbMs;
+  return undefined;
 }
 
 interface HealthRow {
@@ -90,7 +131,7 @@ async function runCase(stack: LiveStack, dir: string, progress: (line: string) =
     if (at.length > 0) stagesP50[stage] = Math.round(percentile(at, 50));
   }
   const preempted = turns.filter((t) => t.preempted).length;
-  return { name, answered: delays.filter((d) => d !== undefined).length, turns: turns.length, delay: summarize(delays), stagesP50, notes: [`turns answered by the preemptive request: ${preempted}/${turns.length}`] };
+  return { name, answered: delays.filter((d) => d !== undefined).length, turns: turns.length, delay: summarize(delays), stagesP50, unavoidableP50: unavoidableOf(turns), notes: [`turns answered by the preemptive request: ${preempted}/${turns.length}`] };
 }
 
 const chatRequests = (fake: LiveStack['fakes']['openai'], route: string) => fake.requests.filter((r) => r.route === route);
@@ -202,6 +243,18 @@ export function limitTable(f: LimitFigures): string {
     ...f.cases.map((c) => `  ${c.name}: ${Object.entries(c.stagesP50).map(([stage, ms]) => `${stage.replace(/At$/, '')} ${ms}`).join(' · ')}`),
     '',
     ...f.cases.flatMap((c) => c.notes.map((n) => `${c.name}: ${n}`)),
+    '',
+    'physical limits (p50 figures of each case; the floor leaves the two WebRTC legs and the first text\'s tokens out):',
+    ...f.cases.flatMap((c) => {
+      const limit = physicalLimitMs(c.name, c.unavoidableP50);
+      const u = c.unavoidableP50;
+      const legs = `WebRTC in ${Math.round(u.inMs)}, first text's tokens ${Math.round(u.firstTextTokensMs)}, WebRTC out ${Math.round(u.outMs)}`;
+      if (limit === undefined || !c.delay) return [`  ${c.name}: ${legs}`];
+      const path = c.name === 'preemption'
+        ? `STT ${LIMIT_DELAYS.sttFinalMs} behind the audio + LLM ${LIMIT_DELAYS.preemptLlmTtftMs} + TTS ${LIMIT_DELAYS.ttsTtfbMs}`
+        : `endpointing ${LIMIT_DELAYS.endpointingMs} + STT ${LIMIT_DELAYS.sttFinalMs} + LLM ${LIMIT_DELAYS.llmTtftMs} + TTS ${LIMIT_DELAYS.ttsTtfbMs}`;
+      return [`  ${c.name}: ${legs}; soonest possible ≈ ${Math.round(limit)} (${path} + those); measured p50 ${Math.round(c.delay.medianMs)} = limit + ${Math.round(c.delay.medianMs - limit)}`];
+    }),
     // A stalled primary costs about the hedge delay on top of a healthy turn, whatever the turn: the ratio grows as
     // the healthy turn shrinks towards the floor.
     ...(f.hedgeDelayMs !== undefined

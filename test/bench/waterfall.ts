@@ -176,7 +176,12 @@ function pair(i: number, s: { startAtMs: number; speechEndAtMs: number; heardAtM
 /** A fresh live stack for the part (closed at the end). */
 export async function runWaterfall(dir: string, progress: (line: string) => void): Promise<WaterfallTurn[]> {
   progress('waterfall: starting the live stack (livekit-server, functions, launcher, fakes)');
-  const stack = await startLiveStack({ bindings: { STT_PROVIDERS: 'deepgram', LLM_PROVIDERS: 'openai', TTS_PROVIDERS: 'elevenlabs' }, quietFunctions: true });
+  const stack = await startLiveStack({
+    bindings: { STT_PROVIDERS: 'deepgram', LLM_PROVIDERS: 'openai', TTS_PROVIDERS: 'elevenlabs' },
+    // Its stages are read in sequence: a speculative answer would start the LLM before the turn ends.
+    workerEnv: { PREEMPTIVE_GENERATION: 'off' },
+    quietFunctions: true,
+  });
   try {
     return await runWaterfallRoom(stack, dir, progress);
   } finally {

@@ -90,7 +90,7 @@ describe('LiveKit\'s own CLI as a caller', () => {
     const { fakes } = stack;
     fakes.reset();
     fakes.deepgram.script.pushTranscripts(...Array.from({ length: REPEATS }, () => TRANSCRIPT));
-    fakes.openai.script.pushReplies(...Array.from({ length: REPEATS }, () => REPLY));
+    fakes.openai.script.answer(TRANSCRIPT, REPLY);
     const room = `lk-cli-${randomUUID()}`;
     const peer = join(room, 'lk-caller');
     await peer.connected();

@@ -3,6 +3,7 @@
 // functions that cannot be reached mid-call do not stop the conversation, and its metrics arrive once they are back.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { DEFAULT_TRANSCRIPT } from '../fakes/kit/script.ts';
 import { Caller } from '../support/caller.ts';
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { waitFor } from '../support/wait.ts';
@@ -101,7 +102,7 @@ describe('faults around a call in a real LiveKit room', () => {
     }, 60_000);
     const live = (await stack.sessions()).filter((s) => s.room === room && s.status !== 'ended');
     expect(live.map((s) => `agent-${s.id}`)).toEqual([agent.identity]);
-    stack.fakes.openai.script.pushReplies('Back again.');
+    stack.fakes.openai.script.answer(DEFAULT_TRANSCRIPT, 'Back again.');
     await answered(caller);
     const tasks = await stack.tasks(room);
     expect(tasks.filter((t) => t.state === 'running')).toHaveLength(1);
@@ -114,7 +115,7 @@ describe('faults around a call in a real LiveKit room', () => {
     const elevenlabsBefore = await ttsSuccesses();
     stack.gate.shut();
     try {
-      stack.fakes.openai.script.pushReplies('Still here.');
+      stack.fakes.openai.script.answer(DEFAULT_TRANSCRIPT, 'Still here.');
       await answered(caller);
       await waitFor('the answer\'s caption', () => caller.captions.some((c) => c.text === 'Still here.'), 10_000);
       // The worker tried to report meanwhile (its outbox retries), and got nowhere.

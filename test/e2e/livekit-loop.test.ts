@@ -45,7 +45,7 @@ describe('the loop closed by LiveKit itself', () => {
   it('one agent per room, launched by LiveKit, talks and reports, and leaves with the caller; a redelivered webhook changes nothing', async () => {
     onTestFailed(() => console.error(`launcher and worker logs (tail):\n${stack.logs().slice(-15_000)}`));
     stack.fakes.deepgram.script.pushTranscripts('what time is it');
-    stack.fakes.openai.script.pushReplies('It is noon.');
+    stack.fakes.openai.script.answer('what time is it', 'It is noon.');
     const room = `loop-${randomUUID()}`;
     const caller = await callIn(room, 'caller-loop');
 
@@ -119,7 +119,8 @@ describe('the loop closed by LiveKit itself', () => {
       await waitFor(`agent ${name} listening`, () => caller.heardByAgent && caller.agentState() === 'listening', 15_000);
       const endedAt = await caller.say(question);
       await waitFor(`the backup's answer in room ${name}`, () => answeredBy(caller, agent.identity) && caller.loudMsSince(endedAt) >= 300, 20_000);
-      expect(openaiChats(), `room ${name} asked OpenAI first`).toBe(chatsBefore + 1);
+      // (More than one request when a speculative one on a lagging hypothesis was asked first: each asks OpenAI first.)
+      expect(openaiChats(), `room ${name} asked OpenAI first`).toBeGreaterThan(chatsBefore);
       await waitFor(`room ${name}'s failed OpenAI attempt in the health scores`, async () =>
         (await stack.providers()).some((r) => r.modality === 'llm' && r.provider === 'openai' && r.failures >= i + 1), 20_000);
     }

@@ -39,7 +39,7 @@ describe('a caller who goes quiet, in a real room', () => {
   it('is checked on once, then bid goodbye, and the worker ends the session (user_away) and leaves', async () => {
     onTestFailed(() => console.error(`launcher and worker logs (tail):\n${stack.logs().slice(-15_000)}`));
     stack.fakes.deepgram.script.pushTranscripts('what time is it');
-    stack.fakes.openai.script.pushReplies('It is noon.');
+    stack.fakes.openai.script.answer('what time is it', 'It is noon.');
     const room = `away-${randomUUID()}`;
     const { token, url } = await stack.token(room, 'caller-away');
     caller = new Caller('caller-away');

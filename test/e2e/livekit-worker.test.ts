@@ -45,7 +45,9 @@ describe('the media worker in a real LiveKit room', () => {
     onTestFailed(() => console.error(`launcher and worker logs (tail):\n${stack.logs().slice(-15_000)}`));
     const { fakes } = stack;
     fakes.deepgram.script.pushTranscripts(TRANSCRIPT, 'what about tomorrow', 'wait stop please');
-    fakes.openai.script.pushReplies(REPLY, LONG_REPLY, 'Sure.');
+    fakes.openai.script.answer(TRANSCRIPT, REPLY);
+    fakes.openai.script.answer('what about tomorrow', LONG_REPLY);
+    fakes.openai.script.answer('wait stop please', 'Sure.');
     // Thinking lasts long enough for the caller to see that state, however the server paces attribute updates.
     fakes.openai.setProfile({ ttfbMs: 400 });
     const [question, followUp, interruption] = await Promise.all([
@@ -98,8 +100,8 @@ describe('the media worker in a real LiveKit room', () => {
     // 3. A long answer, talked over: the agent goes quiet soon after the caller starts, and listens.
     const followUpEndedAt = await caller.say(followUp);
     await waitFor('the long answer playing', () => caller!.loudMsSince(followUpEndedAt) >= 1_500, 20_000);
-    const interruptionStartedAt = performance.now();
     const interruptionEndedAt = await caller.say(interruption);
+    const interruptionStartedAt = caller.lastSpeechStartAt!;
     await waitFor('the agent to stop speaking', () => {
       const last = caller!.lastLoudAt();
       return last !== undefined && performance.now() - last > 1_000;

@@ -24,6 +24,12 @@ const MIC_FRAME_SAMPLES = (MIC_RATE * FRAME_MS) / 1000;
 const AGENT_RATE = 24_000;
 /** RMS (int16) of a 20 ms frame above which it holds sound (espeak and the fake TTS sit far above; silence is ~0). */
 export const LOUD_RMS = 300;
+/**
+ * Microphone audio handed to rtc-node this far ahead of real time: its source plays out of a queue at real-time pace,
+ * so a stall of this process's event loop (two cores, a busy suite) shorter than this leaves no gap in the speech the
+ * agent hears. Fed just in time, a 200 ms stall put a pause into the middle of a question, and the agent answered it.
+ */
+const LEAD_MS = 100;
 
 export interface Caption {
   identity: string;
@@ -61,7 +67,9 @@ export class Caller {
   readonly #mic = new AudioSource(MIC_RATE, 1);
   readonly #stop = new AbortController();
   #queue: Int16Array[] = [];
-  #onQueueDrained: (() => void) | undefined;
+  #onQueueDrained: ((outAtMs: number) => void) | undefined;
+  #speechStarting = false;
+  #lastSpeechStartAt: number | undefined;
   #pump: Promise<void> | undefined;
 
   constructor(identity: string) {
@@ -121,8 +129,15 @@ export class Caller {
       frame.set(pcm48k.subarray(offset, offset + MIC_FRAME_SAMPLES));
       this.#queue.push(frame);
     }
-    await new Promise<void>((done) => (this.#onQueueDrained = done));
-    return performance.now();
+    this.#speechStarting = true;
+    const outAtMs = await new Promise<number>((done) => (this.#onQueueDrained = done));
+    await sleep(Math.max(0, outAtMs - performance.now()));
+    return outAtMs;
+  }
+
+  /** When the first sample of the last `say` went out (performance.now()). */
+  get lastSpeechStartAt(): number | undefined {
+    return this.#lastSpeechStartAt;
   }
 
   /** Milliseconds of loud agent audio that arrived at or after `fromMs`. */
@@ -142,18 +157,23 @@ export class Caller {
     return undefined;
   }
 
-  /** A frame at a time, at real-time pace on the wall clock, without drift. */
+  /** A frame at a time, at real-time pace on the wall clock, LEAD_MS ahead, without drift. */
   async #feed(): Promise<void> {
     const startedAt = performance.now();
     for (let i = 0; !this.#stop.signal.aborted; i++) {
       const speech = this.#queue.shift();
       const frame = speech ?? new Int16Array(MIC_FRAME_SAMPLES);
+      // What the source still holds plays out before this frame does.
+      if (speech && this.#speechStarting) {
+        this.#speechStarting = false;
+        this.#lastSpeechStartAt = performance.now() + this.#mic.queuedDuration;
+      }
       await this.#mic.captureFrame(new AudioFrame(frame, MIC_RATE, 1, MIC_FRAME_SAMPLES));
       if (speech && this.#queue.length === 0) {
-        this.#onQueueDrained?.();
+        this.#onQueueDrained?.(performance.now() + this.#mic.queuedDuration);
         this.#onQueueDrained = undefined;
       }
-      const aheadMs = startedAt + (i + 1) * FRAME_MS - performance.now();
+      const aheadMs = startedAt + (i + 1) * FRAME_MS - LEAD_MS - performance.now();
       if (aheadMs > 0) await sleep(aheadMs);
     }
   }

@@ -83,10 +83,9 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
   const workerEnv: Record<string, string> = {
     ...fakes.env,
     GREETING: '',
-    // The fake LLM hands its scripted replies out one per request, and a preemptive request (started when the caller
-    // falls silent, dropped when the words change) would take the next turn's reply. The tests in rooms script their
-    // replies, so they run without it; preemption is tested in the engine harness and the console (console-preempt).
-    PREEMPTIVE_GENERATION: 'off',
+    // Workers run as they ship, preemptive generation on. A speculative request (asked when the caller falls silent,
+    // dropped when the words change) would take a reply queued with pushReplies, so room tests script their replies
+    // by prompt (`script.answer`): each question gets its own reply however many requests ask it.
     EMPTY_ROOM_GRACE_MS: '1000',
     LOG_LEVEL: 'info',
     ...options.workerEnv,
@@ -145,6 +144,7 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
     },
     async sessions() {
       const res = await fn.fetch('/v1/sessions', { headers: operator });
+      if (res.status !== 200) throw new Error(`GET /v1/sessions answered ${res.status}: ${await res.text()}`);
       return ((await res.json()) as { sessions: SessionView[] }).sessions;
     },
     async providers() {
