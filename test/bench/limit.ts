@@ -81,28 +81,29 @@ interface Unavoidable {
 const MS_PER_TOKEN = 1000 / LIMIT_DELAYS.llmTokensPerSecond;
 
 function unavoidableOf(turns: readonly WaterfallTurn[]): Unavoidable {
-  const p50 = (xs: (number | undefined)[]) => {
-    const known = xs.filter((x): x is number => x !== undefined);
-    return known.length === 0 ? Number.NaN : percentile(known, 50);
-  };
+  const p50 = (xs: (number | undefined)[]) => summarize(xs)?.medianMs ?? Number.NaN;
+  const gap = (t: WaterfallTurn) => (t.fromEndMs.callerHeardAt === undefined || t.fromEndMs.firstFrameOutAt === undefined ? undefined : t.fromEndMs.callerHeardAt - t.fromEndMs.firstFrameOutAt);
   return {
     inMs: p50(turns.map((t) => t.fromEndMs.lastLoudInAt)),
-    outMs: p50(turns.map((t) => (t.fromEndMs.callerHeardAt === undefined || t.fromEndMs.firstFrameOutAt === undefined ? undefined : t.fromEndMs.callerHeardAt - t.fromEndMs.firstFrameOutAt))),
+    outMs: p50(turns.map(gap)),
     firstTextTokensMs: p50(turns.map((t) => (t.firstTextWords === undefined ? undefined : Math.max(0, t.firstTextWords - 1) * MS_PER_TOKEN))),
   };
 }
 
 /**
- * The soonest the first audio of such a turn can be heard, whatever the pipeline: the caller's sound into the
- * worker, the configured vendor delays on the path that case leaves open, the first text's tokens, the sound back.
- * Without any Finalize answered the words come with the endpoint; with preemption, the STT's messages still come
- * its latency after the audio they cover, so the last word is known that long after the speech at the soonest.
+ * The soonest the first audio of such a turn can be heard, whatever the pipeline, as its parts: the configured vendor
+ * delays on the path that case leaves open (without any Finalize answered, the words come with the endpoint; with
+ * preemption, the STT's messages still come its latency after the audio they cover, so the last word is known that
+ * long after the speech at the soonest), then the caller's sound into the worker, the first text's tokens, the sound back.
  */
-function physicalLimitMs(name: CaseName, u: Unavoidable): number | undefined {
-  const around = u.inMs + u.firstTextTokensMs + u.outMs;
-  if (name === 'finalizeIgnored') return around + LIMIT_DELAYS.endpointingMs + LIMIT_DELAYS.sttFinalMs + LIMIT_DELAYS.llmTtftMs + LIMIT_DELAYS.ttsTtfbMs;
-  if (name === 'preemption') return around + LIMIT_DELAYS.sttFinalMs + LIMIT_DELAYS.preemptLlmTtftMs + LIMIT_DELAYS.ttsTtfbMs;
-  return undefined;
+function physicalLimitParts(name: CaseName, u: Unavoidable): [string, number][] | undefined {
+  const vendors: [string, number][] | undefined =
+    name === 'finalizeIgnored'
+      ? [['endpointing', LIMIT_DELAYS.endpointingMs], ['STT', LIMIT_DELAYS.sttFinalMs], ['LLM', LIMIT_DELAYS.llmTtftMs], ['TTS', LIMIT_DELAYS.ttsTtfbMs]]
+      : name === 'preemption'
+        ? [['STT behind the audio', LIMIT_DELAYS.sttFinalMs], ['LLM', LIMIT_DELAYS.preemptLlmTtftMs], ['TTS', LIMIT_DELAYS.ttsTtfbMs]]
+        : undefined;
+  return vendors && [...vendors, ['WebRTC in', u.inMs], ['first text\'s tokens', u.firstTextTokensMs], ['WebRTC out', u.outMs]];
 }
 
 interface HealthRow {
@@ -245,15 +246,13 @@ export function limitTable(f: LimitFigures): string {
     ...f.cases.flatMap((c) => c.notes.map((n) => `${c.name}: ${n}`)),
     '',
     'physical limits (p50 figures of each case; the floor leaves the two WebRTC legs and the first text\'s tokens out):',
-    ...f.cases.flatMap((c) => {
-      const limit = physicalLimitMs(c.name, c.unavoidableP50);
+    ...f.cases.map((c) => {
       const u = c.unavoidableP50;
-      const legs = `WebRTC in ${Math.round(u.inMs)}, first text's tokens ${Math.round(u.firstTextTokensMs)}, WebRTC out ${Math.round(u.outMs)}`;
-      if (limit === undefined || !c.delay) return [`  ${c.name}: ${legs}`];
-      const path = c.name === 'preemption'
-        ? `STT ${LIMIT_DELAYS.sttFinalMs} behind the audio + LLM ${LIMIT_DELAYS.preemptLlmTtftMs} + TTS ${LIMIT_DELAYS.ttsTtfbMs}`
-        : `endpointing ${LIMIT_DELAYS.endpointingMs} + STT ${LIMIT_DELAYS.sttFinalMs} + LLM ${LIMIT_DELAYS.llmTtftMs} + TTS ${LIMIT_DELAYS.ttsTtfbMs}`;
-      return [`  ${c.name}: ${legs}; soonest possible ≈ ${Math.round(limit)} (${path} + those); measured p50 ${Math.round(c.delay.medianMs)} = limit + ${Math.round(c.delay.medianMs - limit)}`];
+      const parts = physicalLimitParts(c.name, u);
+      if (!parts || !c.delay) return `  ${c.name}: WebRTC in ${Math.round(u.inMs)}, first text's tokens ${Math.round(u.firstTextTokensMs)}, WebRTC out ${Math.round(u.outMs)}`;
+      const limit = parts.reduce((sum, [, ms]) => sum + ms, 0);
+      const path = parts.map(([what, ms]) => `${what} ${Math.round(ms)}`).join(' + ');
+      return `  ${c.name}: soonest possible ≈ ${Math.round(limit)} (${path}); measured p50 ${Math.round(c.delay.medianMs)} = limit + ${Math.round(c.delay.medianMs - limit)}`;
     }),
     // A stalled primary costs about the hedge delay on top of a healthy turn, whatever the turn: the ratio grows as
     // the healthy turn shrinks towards the floor.

@@ -125,6 +125,13 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
   // Sessions are operator data: a client key (APP_KEY) only mints tokens.
   const operator = { authorization: `Bearer ${OPERATOR_KEY}` };
 
+  /** An operator's GET: its JSON, or an error naming the status (a loaded functions may answer 503). */
+  async function operatorGet<T>(path: string): Promise<T> {
+    const res = await fn.fetch(path, { headers: operator });
+    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
   return {
     livekit,
     fn,
@@ -143,14 +150,10 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
       return (await res.json()) as { token: string; url: string };
     },
     async sessions() {
-      const res = await fn.fetch('/v1/sessions', { headers: operator });
-      if (res.status !== 200) throw new Error(`GET /v1/sessions answered ${res.status}: ${await res.text()}`);
-      return ((await res.json()) as { sessions: SessionView[] }).sessions;
+      return (await operatorGet<{ sessions: SessionView[] }>('/v1/sessions')).sessions;
     },
     async providers() {
-      const res = await fn.fetch('/v1/providers', { headers: operator });
-      if (res.status !== 200) throw new Error(`GET /v1/providers answered ${res.status}: ${await res.text()}`);
-      return ((await res.json()) as { providers: ProviderRow[] }).providers;
+      return (await operatorGet<{ providers: ProviderRow[] }>('/v1/providers')).providers;
     },
     async session(sessionId) {
       const res = await fn.fetch(`/v1/sessions/${sessionId}`, { headers: operator });
