@@ -13,6 +13,8 @@ command -v sox >/dev/null 2>&1 || packages+=(sox)
 command -v opusenc >/dev/null 2>&1 || packages+=(opus-tools)
 [ -f /usr/include/portaudio.h ] || packages+=(portaudio19-dev)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
+# The end-of-turn model's tests check its figure on other CPUs' int8 kernels by running it under qemu-user.
+command -v qemu-x86_64 >/dev/null 2>&1 || packages+=(qemu-user)
 # The talk page's browser tests run Debian's Chromium (never a test tool's own browser download).
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 

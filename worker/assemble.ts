@@ -100,7 +100,7 @@ export async function assembleConversation(o: AssembleOptions): Promise<Assemble
 async function endOfTurnDetector(o: AssembleOptions): Promise<EndOfTurnDetector | undefined> {
   const mode = o.endOfTurn ?? o.config.END_OF_TURN;
   if (mode === 'fixed') return undefined;
-  return createEndOfTurnDetector({
+  const detector = await createEndOfTurnDetector({
     model: mode === 'model' ? 'optional' : 'off',
     policy: {
       completeWaitMs: o.config.END_OF_TURN_COMPLETE_WAIT_MS,
@@ -109,4 +109,7 @@ async function endOfTurnDetector(o: AssembleOptions): Promise<EndOfTurnDetector 
     },
     log: o.log,
   });
+  // Said once per session because the model's probabilities depend on the CPU's int8 kernel (int8-kernel.ts).
+  if (detector.model.state === 'loaded') o.log.info({ event: 'end_of_turn_model_loaded', int8Kernel: detector.model.int8Kernel }, 'end-of-turn model loaded');
+  return detector;
 }

@@ -13,6 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWavFile } from '../../worker/audio/wav-read.ts';
 import { createEndOfTurnDetector, DEFAULT_MODEL_TIMEOUT_MS, type EndOfTurnDecision } from '../../worker/end-of-turn/detector.ts';
+import { hostInt8Kernel } from '../../worker/end-of-turn/int8-kernel.ts';
 import { LogMelExtractor } from '../../worker/end-of-turn/log-mel.ts';
 import { endsWithQuestionMark, judgeTranscript, type TranscriptVerdict } from '../../worker/end-of-turn/transcript-rule.ts';
 import type { WaitDecision, WaitPolicy } from '../../worker/end-of-turn/wait-policy.ts';
@@ -228,7 +229,7 @@ function report(samples: Sample[], featureMs: number[], policy: WaitPolicy): str
   const counts = `${of('complete').length} complete, ${of('incomplete').length} hanging on a word, ${of('paused').length} paused after a word that could end a sentence`;
   return [
     `End of turn (Smart Turn v3.2 CPU int8 via onnxruntime-node on its own thread; espeak-ng voices ${VOICES.join(', ')}; ${counts})`,
-    `machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}), load ${loadavg().map((v) => v.toFixed(2)).join(' ')} (uptime) — timings are noisy`,
+    `machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}; int8 kernel ${hostInt8Kernel()}), load ${loadavg().map((v) => v.toFixed(2)).join(' ')} (uptime) — timings are noisy`,
     `policy: complete ${completeWaitMs} ms · unsure ${unsureWaitMs} ms · incomplete ${incompleteWaitMs} ms · model complete at p ≥ ${completeThreshold}`,
     '',
     header,

@@ -23,6 +23,7 @@
 //   is 'absent' with a TurnModelMissingError naming the file and the set-up command, one warn line is logged, and
 //   every decision says `modelSkipped: 'absent'`. `model: 'required'` makes creation reject with that error instead.
 import type { Logger } from 'pino';
+import { hostInt8Kernel, type Int8Kernel } from './int8-kernel.ts';
 import { TurnModelClient } from './model-client.ts';
 import { DEFAULT_TURN_MODEL_PATH } from './smart-turn-model.ts';
 import { endsWithQuestionMark, judgeTranscript, type TranscriptJudgement } from './transcript-rule.ts';
@@ -43,7 +44,8 @@ export interface EndOfTurnOptions {
   log?: Pick<Logger, 'warn'>;
 }
 
-export type ModelStatus = { state: 'loaded' } | { state: 'off' } | { state: 'absent' | 'failed'; error: Error };
+/** `int8Kernel`: which of onnxruntime's int8 kernels the model runs on here; their probabilities differ (int8-kernel.ts). */
+export type ModelStatus = { state: 'loaded'; int8Kernel: Int8Kernel } | { state: 'off' } | { state: 'absent' | 'failed'; error: Error };
 
 export interface EndOfTurnDecision {
   /** Silence, counted from where it began, after which the caller's turn is over. */
@@ -85,7 +87,7 @@ export async function createEndOfTurnDetector(options: EndOfTurnOptions = {}): P
   if (mode !== 'off') {
     try {
       client = await TurnModelClient.start(options.modelPath ?? DEFAULT_TURN_MODEL_PATH);
-      status = { state: 'loaded' };
+      status = { state: 'loaded', int8Kernel: hostInt8Kernel() };
     } catch (error) {
       if (mode === 'required') throw error;
       const err = error as Error;

@@ -1,6 +1,6 @@
 // The warm-up as a session gets it: assembleConversation opens the first providers' connections before the
 // conversation runs, the greeting (the session's first TTS request) goes over the warm ElevenLabs connection, and
-// close() leaves nothing running.
+// close() leaves nothing running. Assembling also loads the end-of-turn model and logs which int8 kernel it runs on.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { startFakeOpenAI } from '../../fakes/openai.ts';
 import type { FakeServer } from '../../fakes/kit/server.ts';
 import { waitFor } from '../../support/wait.ts';
 import { assembleConversation } from '../../../worker/assemble.ts';
+import { hostInt8Kernel } from '../../../worker/end-of-turn/int8-kernel.ts';
 import { encodeWav } from '../../../worker/audio/wav.ts';
 import { parseAgentConfig } from '../../../worker/config.ts';
 import { LocalReport } from '../../../worker/console-report.ts';
@@ -53,9 +54,12 @@ it('a session warms its first providers as it is assembled, and its greeting reu
   await writeFile(inputPath, encodeWav(new Int16Array(16_000), 16_000));
   const transport = createFileTransport({ inputPath, outputPath: join(dir, 'out.wav'), speed: 20 });
   const order = { stt: config.STT_PROVIDERS, llm: config.LLM_PROVIDERS, tts: config.TTS_PROVIDERS };
+  const infos: object[] = [];
+  const log = { ...silent(), info: (obj: object) => infos.push(obj) };
   const assembled = await assembleConversation({
-    env, config, order, transport, report: new LocalReport(undefined), log: silent(), systemPrompt: 'Be brief.', greeting: 'Hello! How can I help?',
+    env, config, order, transport, report: new LocalReport(undefined), log, systemPrompt: 'Be brief.', greeting: 'Hello! How can I help?',
   });
+  expect(infos).toContainEqual({ event: 'end_of_turn_model_loaded', int8Kernel: hostInt8Kernel() });
   // Nothing has run yet: the connections were opened by assembling the session alone.
   await waitFor('the warm-ups to finish', () =>
     [fakes.openai, fakes.elevenlabs].every((f) => f.requests[0]?.finished) && fakes.deepgram.requests.length === 1 ? true : undefined,
