@@ -192,7 +192,7 @@ export async function speakAnswer(deps: AnswerDeps, source: ReplySource, segment
         for (const p of pending.splice(0)) out(p.pcm, p.provider);
       };
       if (!open) void untilSettledOrAborted(deps.held!, signal).then(release);
-      for await (const ev of deps.tts.speak(text, signal, previous)) {
+      for await (const ev of deps.tts.speak(text, signal, previous, !open)) {
         if (ev.type === 'failover') {
           result.failovers++;
           continue;

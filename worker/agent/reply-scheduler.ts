@@ -272,7 +272,7 @@ export class ReplyScheduler {
     const segment = `agent-${++this.#answers}`;
     if (!held) this.#state.to('thinking', 'end of turn');
     const messages = held ? withUser(this.#history.forModel(), request.userText) : this.#history.forModel();
-    const llm = { system: this.#o.systemPrompt, messages, maxTokens: this.#o.llmMaxTokens };
+    const llm = { system: this.#o.systemPrompt, messages, maxTokens: this.#o.llmMaxTokens, ...(held ? { speculative: true } : {}) };
     const startedAtEpochMs = this.#clock.epochMs();
     const startedAtMs = this.#clock.now();
     const result = await this.#speak(reply, { llm }, segment, request.trace);

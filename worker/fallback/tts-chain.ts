@@ -56,7 +56,8 @@ export class TtsChain {
     return this.#order.map((l) => l.name);
   }
 
-  async *speak(text: string, signal: AbortSignal, previousText?: string): AsyncGenerator<SpeechEvent> {
+  /** `speculative`: see TtsRequest. */
+  async *speak(text: string, signal: AbortSignal, previousText?: string, speculative = false): AsyncGenerator<SpeechEvent> {
     let remaining = text;
     let attemptText = text;
     let spokenMsThisAttempt = 0;
@@ -74,7 +75,7 @@ export class TtsChain {
         lastProvider = link.name;
         spokenMsThisAttempt = 0;
         attemptText = remaining;
-        return link.provider.synthesize({ text: remaining, ...(previousText ? { previousText } : {}) }, s);
+        return link.provider.synthesize({ text: remaining, ...(previousText ? { previousText } : {}), ...(speculative ? { speculative } : {}) }, s);
       },
     })) {
       if (ev.type === 'failover') {

@@ -83,6 +83,11 @@ export interface LlmRequest {
    * continue it without repeating it: assistant prefill where the vendor supports it, an explicit instruction where not.
    */
   continueFrom?: string;
+  /**
+   * Asked before the turn is certain (preemptive generation), so likely to be dropped. A dropped stream takes its
+   * keep-alive connection with it, so the warmer opens a spare one beside it (providers/warm.ts). Adapters ignore it.
+   */
+  speculative?: boolean;
 }
 
 export interface LlmUsage {
@@ -108,6 +113,8 @@ export interface TtsRequest {
   text: string;
   /** Text spoken just before (helps prosody where the vendor supports it). */
   previousText?: string;
+  /** Synthesised ahead for an answer not yet confirmed: see LlmRequest.speculative. */
+  speculative?: boolean;
 }
 
 export interface TtsProvider extends ProviderBase {

@@ -12,6 +12,11 @@
 // a few hundred ms later, so a vendor whose connection may have lapsed (idle longer than `staleAfterMs`) is warmed
 // then, in parallel with the caller's words. Never while one of its requests is in flight (that would open a second
 // connection), and not after a warm-up failed (until the vendor is used again).
+//
+// The one exception is a speculative request (preemptive generation: LlmRequest/TtsRequest.speculative). It is
+// usually dropped, and aborting a stream destroys the connection it held, so the answer asked right after it would
+// pay a new TCP and TLS handshake. A spare connection is warmed beside it as it starts, for that answer. A speculation
+// that is used leaves the spare idle until fetch closes it; each one costs one model-list request.
 import type { Modality } from '../../functions/contract.ts';
 import type { Link } from '../fallback/fallback.ts';
 import type { ProviderChains } from './registry.ts';
@@ -67,9 +72,14 @@ class HttpWarmer {
     return this.warm(false);
   }
 
-  /** Warms now; true when the connection is open. */
-  async warm(first: boolean): Promise<boolean> {
-    if (this.#stopped.aborted || this.#warming || this.#inFlight > 0) return false;
+  /** A speculative request took the warm connection: warm a second one for the request that will follow its drop. */
+  spare(): void {
+    if (!this.#failed) void this.warm(false, true);
+  }
+
+  /** Warms now; true when the connection is open. `beside`: also while a request holds the warm connection. */
+  async warm(first: boolean, beside = false): Promise<boolean> {
+    if (this.#stopped.aborted || this.#warming || (this.#inFlight > 0 && !beside)) return false;
     this.#warming = true;
     const startedMs = performance.now();
     let ok = false;
@@ -99,8 +109,9 @@ class HttpWarmer {
   }
 }
 
-async function* tracked<T>(warmer: HttpWarmer, source: () => AsyncIterable<T>): AsyncGenerator<T> {
+async function* tracked<T>(warmer: HttpWarmer, speculative: boolean | undefined, source: () => AsyncIterable<T>): AsyncGenerator<T> {
   warmer.began();
+  if (speculative) warmer.spare();
   try {
     yield* source();
   } finally {
@@ -112,9 +123,9 @@ async function* tracked<T>(warmer: HttpWarmer, source: () => AsyncIterable<T>): 
 function watched<P extends LlmProvider | TtsProvider>(provider: P, warmer: HttpWarmer): P {
   const seen: P = Object.create(provider);
   if (provider.modality === 'llm') {
-    (seen as LlmProvider).stream = (request, signal) => tracked(warmer, () => provider.stream(request, signal));
+    (seen as LlmProvider).stream = (request, signal) => tracked(warmer, request.speculative, () => provider.stream(request, signal));
   } else {
-    (seen as TtsProvider).synthesize = (request, signal) => tracked(warmer, () => provider.synthesize(request, signal));
+    (seen as TtsProvider).synthesize = (request, signal) => tracked(warmer, request.speculative, () => provider.synthesize(request, signal));
   }
   return seen;
 }

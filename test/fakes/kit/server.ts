@@ -38,6 +38,8 @@ export type RecordedRequest = {
   /** The response was sent completely. */
   finished: boolean;
   receivedAtMs: number;
+  /** Which TCP connection it came on: 1 for the fake's first accepted connection, then 2, 3… (never reset). */
+  connection: number;
   /** Streamed responses: the body's chunks, and how many were written before it ended (or was cut). */
   chunks?: { total: number; sent: number };
 };
@@ -199,6 +201,9 @@ export async function startFakeHttpServer(options: FakeServerOptions): Promise<F
     },
   };
 
+  const connectionOrdinals = new WeakMap<object, number>();
+  let acceptedConnections = 0;
+
   function record(req: IncomingMessage, url: URL, route: string | undefined): RecordedRequest {
     const entry: RecordedRequest = {
       id: nextId++,
@@ -215,6 +220,7 @@ export async function startFakeHttpServer(options: FakeServerOptions): Promise<F
       serverDestroyed: false,
       finished: false,
       receivedAtMs: Date.now(),
+      connection: connectionOrdinals.get(req.socket) ?? 0,
     };
     fake.requests.push(entry);
     return entry;
@@ -295,6 +301,7 @@ export async function startFakeHttpServer(options: FakeServerOptions): Promise<F
   });
   server.on('connection', (socket) => {
     (fake as { connections: number }).connections++;
+    connectionOrdinals.set(socket, ++acceptedConnections);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });

@@ -1,6 +1,6 @@
 // Providers on a virtual clock, for the engine's fast harness: every delay is a timer on the transport's clock, so
 // a test runs as fast as the event loop and the timeline is the same every run.
-import type { LlmEvent, LlmProvider, LlmRequest, SttEvent, SttProvider, TtsProvider } from '../../../worker/providers/types.ts';
+import type { LlmEvent, LlmProvider, LlmRequest, SttEvent, SttProvider, TtsProvider, TtsRequest } from '../../../worker/providers/types.ts';
 import { FrameQueue } from '../../../worker/transport/frame-queue.ts';
 
 const RATE = 16_000;
@@ -114,15 +114,19 @@ export function scriptedLlm(setTimer: Timer, now: () => number, scripts: LlmScri
 }
 
 /** TTS: `msPerChar` of audio per character, in 20 ms chunks, the first after `firstByteMs`. */
-export function scriptedTts(setTimer: Timer, o: { firstByteMs?: number; msPerChar?: number } = {}): TtsProvider & { texts: string[] } {
+export function scriptedTts(setTimer: Timer, o: { firstByteMs?: number; msPerChar?: number } = {}): TtsProvider & { texts: string[]; requests: TtsRequest[] } {
   const texts: string[] = [];
+  const requests: TtsRequest[] = [];
   return {
     modality: 'tts',
     name: 'elevenlabs',
     sampleRate: OUT_RATE,
     texts,
-    async *synthesize({ text }, signal) {
+    requests,
+    async *synthesize(request, signal) {
+      const { text } = request;
       texts.push(text);
+      requests.push(request);
       await delay(setTimer, o.firstByteMs ?? 120, signal);
       const total = Math.round((text.length * (o.msPerChar ?? 40) * OUT_RATE) / 1000);
       for (let sent = 0; sent < total; sent += FRAME) {

@@ -59,6 +59,9 @@ describe('preemptive generation', () => {
     const r = await run({ caller: CALLER, stt: [deepgram('what time is it', 'what time is it in Paris')], llm: [{ tokens: ['Noon here.'], firstTokenMs: 150 }, { tokens: ['One in Paris.'], firstTokenMs: 150 }] });
     expect(asked(r)).toEqual(['what time is it', 'what time is it in Paris']);
     expect(r.llm.calls[0]!.aborted).toBe(true);
+    // Each says whether it is speculative, so that the warmer gives the dropped one a spare connection (warm.test.ts).
+    expect(r.llm.calls.map((c) => c.request.speculative)).toEqual([true, undefined]);
+    expect(r.tts.requests.map((q) => [q.text, q.speculative])).toEqual([['Noon here.', true], ['One in Paris.', undefined]]);
     // Its first sentence was synthesised ahead into the held buffer, and dropped with it: never played or captioned.
     expect(firstWrites(r)).toHaveLength(1);
     expect(agentCaptions(r)).toEqual(['One in Paris.']);

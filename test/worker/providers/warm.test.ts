@@ -2,7 +2,8 @@
 // fake: the session's first STT, LLM and TTS requests open none of their own; only the first provider of each chain
 // is warmed, a vendor once; a failed or stalled warm-up costs nothing and hangs nothing; when the caller speaks
 // (rewarm), a vendor idle long enough for its connection to lapse is warmed again, never while its own request runs,
-// and nothing is sent on a timer.
+// and nothing is sent on a timer; a speculative request gets a spare connection beside it, which the request that
+// follows its drop uses.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../../fakes/anthropic.ts';
 import { startFakeDeepgram, type FakeDeepgram } from '../../fakes/deepgram.ts';
@@ -213,6 +214,55 @@ describe('keepFirstProvidersWarm', () => {
     await new Promise((r) => setTimeout(r, 400));
     await warmth.rewarm();
     expect([models(fakes.openai), models(fakes.elevenlabs)]).toEqual([2, 4]);
+  });
+
+  // The preemptive answer is dropped in the same moment as the turn's answer is asked for, so the answer finds only the
+  // connections already open: undici opens a new one after an aborted stream, but not in time for it.
+  async function dropThenAnswer(speculative: boolean): Promise<{ onOpenConnection: boolean[]; spares: number[] }> {
+    const { chains, warmth } = session();
+    await warmth.ready;
+    await new Promise((r) => setTimeout(r, 100)); // fetch pools the warm-up's socket a moment after its response
+    const llm = chains.llm[0]!.provider;
+    const tts = chains.tts[0]!.provider;
+    // Both stall before their first chunk, as when the caller's final words come while the model is still thinking.
+    fakes.openai.faults.push({ kind: 'delayFirstChunk', ms: 2_000, route: 'chat' });
+    fakes.elevenlabs.faults.push({ kind: 'delayFirstChunk', ms: 2_000, route: 'tts' });
+    const drop = new AbortController();
+    const dropped = [
+      (async () => {
+        for await (const _ of llm.stream({ system: 'Be brief.', messages: [{ role: 'user', text: 'hi' }], speculative }, drop.signal));
+      })(),
+      (async () => {
+        for await (const _ of tts.synthesize({ text: 'Hello there.', speculative }, drop.signal));
+      })(),
+    ];
+    await waitFor('the dropped requests to be heard', () => fakes.openai.requests.some((r) => r.route === 'chat') && fakes.elevenlabs.requests.some((r) => r.route === 'tts'));
+    await new Promise((r) => setTimeout(r, 200));
+    const openBefore = [fakes.openai.connections, fakes.elevenlabs.connections];
+    drop.abort(new Error('the caller went on'));
+    const answered = Promise.all([answer(llm), speak(tts)]);
+    await Promise.allSettled(dropped);
+    const [text, samples] = await answered;
+    expect(text).toMatch(/interesting/);
+    expect(samples).toBeGreaterThan(0);
+    // On a connection already open before the drop, and not the dropped request's (which the abort destroyed).
+    const onOpen = (fake: FakeServer, route: string, open: number) => {
+      const [droppedOne, answerOne] = fake.requests.filter((r) => r.route === route);
+      return droppedOne!.clientAborted && answerOne!.connection <= open && answerOne!.connection !== droppedOne!.connection;
+    };
+    const models = (fake: FakeServer) => fake.requests.filter((r) => r.route === 'models').length;
+    return {
+      onOpenConnection: [onOpen(fakes.openai, 'chat', openBefore[0]!), onOpen(fakes.elevenlabs, 'tts', openBefore[1]!)],
+      spares: [models(fakes.openai) - 1, models(fakes.elevenlabs) - 1],
+    };
+  }
+
+  it('a speculative request gets a spare connection beside it: the answer asked as it is dropped goes out on it', async () => {
+    expect(await dropThenAnswer(true)).toEqual({ onOpenConnection: [true, true], spares: [1, 1] });
+  });
+
+  it('without the spare (an answer for a confirmed turn warms none), the answer after a drop waits for a new connection', async () => {
+    expect(await dropThenAnswer(false)).toEqual({ onOpenConnection: [false, false], spares: [0, 0] });
   });
 
   it("a vendor idle past fetch's limit is warmed again when the caller speaks: the answer then opens no connection", async () => {
