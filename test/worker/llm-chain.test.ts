@@ -40,6 +40,22 @@ describe('LLM chain', () => {
     expect(r.outcomes[0]?.ttfbMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('releases a word that ends a sentence or clause at once, not with the next token; digits and initials wait', async () => {
+    const a = scriptedLlm('a', [{ tokens: ['Of', ' course', ',', ' it', ' costs', ' 3', '.', '5', ' per', ' J', '.', ' Smith', ' plan', '.', ' Why', '?', ' Ask'] }]);
+    const r = await answer([a]);
+    const texts = r.events.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text);
+    // "course," "plan." and "Why?" are each their own release, before the space of the token after them came.
+    expect(texts).toEqual(['Of ', 'course,', ' ', 'it ', 'costs ', '3.5 ', 'per ', 'J. ', 'Smith ', 'plan.', ' ', 'Why?', ' ', 'Ask']);
+  });
+
+  it('continues after a released sentence end with a space, whether or not the next provider starts with one', async () => {
+    const a = scriptedLlm('a', [{ tokens: ['Paris', ' is', ' lovely', '.'], after: 4, fail: 'transient' }]);
+    const b = scriptedLlm('b', [{ tokens: ['It', ' is', ' old.'] }]);
+    const r = await answer([a, b]);
+    expect(b.calls[0]?.request.continueFrom).toBe('Paris is lovely.');
+    expect(r.text).toBe('Paris is lovely. It is old.');
+  });
+
   it('sends the same request to the next provider when the first fails before any text', async () => {
     const a = scriptedLlm('a', [{ tokens: ['x'], after: 0, fail: 'transient' }]);
     const b = scriptedLlm('b', [{ tokens: words('Paris is the capital of France.') }]);

@@ -32,6 +32,19 @@ describe('the answer starts on the final transcript', () => {
     expect(run.turns).toHaveLength(1);
   });
 
+  it('the first sentence goes to the TTS as its last token arrives, not with the token after it', async () => {
+    const run = await runEngine({
+      caller: CALLER,
+      stt: [endpointed('what time is it', { afterMs: 150, text: '' })],
+      llm: [{ tokens: ['It', ' is', ' noon.', ' Anything', ' else?'], firstTokenMs: 250, gapMs: 100 }],
+      tts: { firstByteMs: 120 },
+    });
+    expect(run.tts.texts[0]).toBe('It is noon.');
+    // "noon." comes 250 + 2 × 100 ms after the request, the voice 120 ms later; " Anything" would be 100 ms more.
+    const firstWrite = run.happenings.find((h) => h.kind === 'first_write')!.atMs;
+    expect(firstWrite - run.llm.calls[0]!.atMs).toBeLessThanOrEqual(250 + 200 + 120 + FRAME_MS);
+  });
+
   it('Deepgram ignores the Finalize (its docs allow it): no 500 ms grace on the way to the answer', async () => {
     const run = await runEngine({ caller: CALLER, stt: [endpointed('what time is it', 'ignored', 500)], llm: [{ tokens: ['Noon.'] }] });
     expect(run.llm.calls).toHaveLength(1);
