@@ -1,8 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
-// Files that load the whole machine (ten rooms at once) or that a loaded machine starves (a browser waiting for its
-// agent, the whole dev stack) run after everything else, one at a time, so that no test measures its neighbour.
-const ALONE = ['test/e2e/livekit-cli.test.ts', 'test/e2e/talk-page.test.ts', 'test/e2e/dev-stack.test.ts'];
+// Files that load the whole machine (ten rooms at once, a CPU emulated) or that a loaded machine starves (a browser
+// waiting for its agent, the whole dev stack) run after everything else, one at a time, so that no test measures its
+// neighbour.
+const ALONE = [
+  'test/e2e/livekit-cli.test.ts',
+  'test/e2e/talk-page.test.ts',
+  'test/e2e/dev-stack.test.ts',
+  'test/worker/end-of-turn/emulated-cpu.test.ts',
+];
 
 // Every test runs in Node; tests of the functions drive the real bundle inside workerd through Miniflare
 // (test/support/functions.ts), next to real redis-server, the Upstash REST stand-in and local fake servers.

@@ -1,4 +1,4 @@
-// Prints the model's probability for the reference signal, as one JSON line. The detector tests run it under
+// Prints the model's probability for the reference signal, as one JSON line. emulated-cpu.test.ts runs it under
 // qemu-user as CPUs with other int8 kernels, so that every machine checks all the reference figures. argv[2]: the
 // int8 kernel to load the model for (the emulated CPU's; /proc/cpuinfo there is still the host's).
 import type { Int8Kernel } from '../../../worker/end-of-turn/int8-kernel.ts';
