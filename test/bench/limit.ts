@@ -20,6 +20,11 @@ export const LIMIT_DELAYS = {
   ttsTtfbMs: 120,
   /** "The LLM answers within the endpointing window": its first token well inside the 300 ms. */
   preemptLlmTtftMs: 100,
+  /**
+   * The preemption target's premise, an STT whose newest hypothesis holds every word when the caller stops: the fake
+   * Deepgram's interims (one word more each) come this often while the caller speaks, instead of every 300 ms.
+   */
+  everyWordInterimMs: 100,
 } as const;
 /** One 20 ms audio frame: the first sound cannot be heard before a frame of it has gone out. */
 const FRAME_MS = 20;
@@ -34,7 +39,7 @@ const WARM_UP_TURNS = 2;
 /** Never, for a turn: the primary's stream opens and its first token does not come. */
 const NEVER_MS = 60_000;
 
-type CaseName = 'warmUp' | 'healthy' | 'quietFinalize' | 'finalizeIgnored' | 'stalledPrimary' | 'preemption';
+type CaseName = 'warmUp' | 'healthy' | 'quietFinalize' | 'finalizeIgnored' | 'stalledPrimary' | 'preemption' | 'preemptionEveryWord';
 
 interface CaseFigures {
   name: CaseName;
@@ -102,7 +107,9 @@ function physicalLimitParts(name: CaseName, u: Unavoidable): [string, number][] 
       ? [['endpointing', LIMIT_DELAYS.endpointingMs], ['STT', LIMIT_DELAYS.sttFinalMs], ['LLM', LIMIT_DELAYS.llmTtftMs], ['TTS', LIMIT_DELAYS.ttsTtfbMs]]
       : name === 'preemption'
         ? [['STT behind the audio', LIMIT_DELAYS.sttFinalMs], ['LLM', LIMIT_DELAYS.preemptLlmTtftMs], ['TTS', LIMIT_DELAYS.ttsTtfbMs]]
-        : undefined;
+        : name === 'preemptionEveryWord'
+          ? [['LLM', LIMIT_DELAYS.preemptLlmTtftMs], ['TTS', LIMIT_DELAYS.ttsTtfbMs]]
+          : undefined;
   return vendors && [...vendors, ['WebRTC in', u.inMs], ['first text\'s tokens', u.firstTextTokensMs], ['WebRTC out', u.outMs]];
 }
 
@@ -194,6 +201,13 @@ export async function runLimit(dir: string, progress: (line: string) => void): P
 
     const preempt = await runCase(stack, dir, progress, 'preemption', (f) => setDelays(f, LIMIT_DELAYS.preemptLlmTtftMs));
     cases.push(preempt);
+
+    const everyWord = await runCase(stack, dir, progress, 'preemptionEveryWord', (f) => {
+      setDelays(f, LIMIT_DELAYS.preemptLlmTtftMs);
+      f.deepgram.setInterimInterval(LIMIT_DELAYS.everyWordInterimMs);
+    });
+    stack.fakes.deepgram.reset();
+    cases.push(everyWord);
   } finally {
     await stack.close();
   }
@@ -218,8 +232,9 @@ export function limitTable(f: LimitFigures): string {
     if (c.name === 'healthy' || c.name === 'quietFinalize' || c.name === 'finalizeIgnored') {
       const label = { healthy: 'healthy turn', quietFinalize: 'Deepgram leaves a Finalize with nothing pending unanswered', finalizeIgnored: 'Deepgram answers no Finalize at all' }[c.name];
       rows.push([label, answered, `${d.medianMs} (${plus(d.medianMs, f.floorMs)})`, `${d.p95Ms} (${plus(d.p95Ms, f.floorMs)})`, 'p50 ≤ floor + 40, p95 ≤ floor + 80', verdict(d.medianMs <= f.floorMs + 40 && d.p95Ms <= f.floorMs + 80)]);
-    } else if (c.name === 'preemption') {
-      rows.push([`LLM first token ${LIMIT_DELAYS.preemptLlmTtftMs} ms (inside the endpointing)`, answered, `${d.medianMs} (${PREEMPT_TARGET_MS} + ${Math.round(d.medianMs - PREEMPT_TARGET_MS)})`, `${d.p95Ms}`, `p50 ≤ ${PREEMPT_TARGET_MS} (endpointing + TTS first byte + 60)`, verdict(d.medianMs <= PREEMPT_TARGET_MS)]);
+    } else if (c.name === 'preemption' || c.name === 'preemptionEveryWord') {
+      const label = c.name === 'preemption' ? '(inside the endpointing)' : `and STT interims every ${LIMIT_DELAYS.everyWordInterimMs} ms`;
+      rows.push([`LLM first token ${LIMIT_DELAYS.preemptLlmTtftMs} ms ${label}`, answered, `${d.medianMs} (${PREEMPT_TARGET_MS} + ${Math.round(d.medianMs - PREEMPT_TARGET_MS)})`, `${d.p95Ms}`, `p50 ≤ ${PREEMPT_TARGET_MS} (endpointing + TTS first byte + 60)`, verdict(d.medianMs <= PREEMPT_TARGET_MS)]);
     } else {
       const ratio = healthyP50 ? d.medianMs / healthyP50 : Number.NaN;
       const p95Ratio = healthyP50 ? d.p95Ms / byName.get('healthy')!.delay!.p95Ms : Number.NaN;

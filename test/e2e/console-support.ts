@@ -13,7 +13,7 @@ import { Vad } from '../../worker/audio/vad.ts';
 import { readWavFile, type DecodedWav } from '../../worker/audio/wav-read.ts';
 import type { ResourceSnapshot } from '../../worker/console-report.ts';
 import { startFakeAnthropic } from '../fakes/anthropic.ts';
-import { startFakeDeepgram } from '../fakes/deepgram.ts';
+import { startFakeDeepgram, type FakeDeepgram } from '../fakes/deepgram.ts';
 import { startFakeElevenLabs } from '../fakes/elevenlabs.ts';
 import { startFakeGroq } from '../fakes/groq.ts';
 import type { FakeServer } from '../fakes/kit/server.ts';
@@ -37,7 +37,7 @@ export interface Fakes {
   openai: FakeServer;
   anthropic: FakeServer;
   groq: FakeServer;
-  deepgram: FakeServer;
+  deepgram: FakeDeepgram;
   elevenlabs: FakeServer;
   /** The provider settings a console needs to use them (and nothing from this shell's environment). */
   env: Record<string, string>;

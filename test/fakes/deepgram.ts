@@ -32,7 +32,10 @@ export type FakeDeepgramOptions = {
   interimIntervalMs?: number;
 };
 
-export type FakeDeepgram = FakeServer;
+export type FakeDeepgram = FakeServer & {
+  /** Audio between two interim Results, for streams opened from now on (reset() brings back the starting value). */
+  setInterimInterval(ms: number): void;
+};
 
 export const LISTEN_ROUTE = 'listen';
 const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
@@ -113,7 +116,8 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     });
   }
 
-  return startFakeHttpServer({
+  const startingInterimIntervalMs = settings.interimIntervalMs;
+  const server = await startFakeHttpServer({
     name: 'deepgram',
     port: options.port,
     routes: [],
@@ -122,6 +126,15 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     unauthorized: ({ res }) => sendJson(res, 401, handshakeError(401, randomUUID()).body),
     errorStatus: ({ res }, status) => sendJson(res, status, handshakeError(status, randomUUID()).body),
     profile: options.profile,
+    onReset: () => {
+      settings.interimIntervalMs = startingInterimIntervalMs;
+    },
     onClose: () => new Promise<void>((resolve) => wss.close(() => resolve())),
+  });
+  return Object.assign(server, {
+    setInterimInterval(ms: number) {
+      if (!(Number.isFinite(ms) && ms > 0)) throw new RangeError(`interim interval must be a positive number of ms, got ${ms}`);
+      settings.interimIntervalMs = ms;
+    },
   });
 }

@@ -137,6 +137,21 @@ describe('createDeepgramStt', () => {
     expect(finals(events)).toEqual([{ type: 'final', text: 'still talking when the turn ended', speechFinal: false }]);
   });
 
+  it('the fake’s interim cadence can be changed for the next streams, and reset() brings it back', async () => {
+    const fake = await dedicatedFake({ interimIntervalMs: 10_000 });
+    const interims = async () => {
+      fake.script.pushTranscripts('one two three four five');
+      const { events } = await transcribe(provider({}, fake.url), frames(tone(600)));
+      return events.filter((e) => e.type === 'interim').length;
+    };
+    expect(await interims()).toBe(0);
+    fake.setInterimInterval(100);
+    expect(await interims()).toBeGreaterThanOrEqual(4);
+    fake.reset();
+    expect(await interims()).toBe(0);
+    expect(() => fake.setInterimInterval(0)).toThrow(RangeError);
+  });
+
   it('ends after a short grace when Finalize gets no answer and nothing was pending (Deepgram may skip the flush)', async () => {
     const quiet = await dedicatedFake({ interimIntervalMs: 10_000 });
     quiet.script.pushTranscripts('already final');
