@@ -86,8 +86,10 @@ export async function createEndOfTurnDetector(options: EndOfTurnOptions = {}): P
   let status: ModelStatus = { state: 'off' };
   if (mode !== 'off') {
     try {
-      client = await TurnModelClient.start(options.modelPath ?? DEFAULT_TURN_MODEL_PATH);
-      status = { state: 'loaded', int8Kernel: hostInt8Kernel() };
+      // Read once: the status reports the kernel the model was loaded for.
+      const int8Kernel = hostInt8Kernel();
+      client = await TurnModelClient.start(options.modelPath ?? DEFAULT_TURN_MODEL_PATH, int8Kernel);
+      status = { state: 'loaded', int8Kernel };
     } catch (error) {
       if (mode === 'required') throw error;
       const err = error as Error;

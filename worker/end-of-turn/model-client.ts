@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { TurnModelInferenceError, TurnModelLoadError, TurnModelMissingError } from './errors.ts';
+import type { Int8Kernel } from './int8-kernel.ts';
 import { WINDOW_SAMPLES } from './log-mel.ts';
 
 export type ToThread = { type: 'predict'; id: number; pcm16k: Int16Array } | { type: 'close' };
@@ -38,10 +39,13 @@ export class TurnModelClient {
     worker.unref(); // only a question in flight keeps the process alive (see predict)
   }
 
-  /** Rejects with TurnModelMissingError or TurnModelLoadError, naming the file and the set-up command. */
-  static async start(path: string): Promise<TurnModelClient> {
+  /**
+   * Rejects with TurnModelMissingError or TurnModelLoadError, naming the file and the set-up command. `int8Kernel`:
+   * the CPU's, as the detector reports it; the thread loads the model for it.
+   */
+  static async start(path: string, int8Kernel: Int8Kernel): Promise<TurnModelClient> {
     if (!existsSync(path)) throw new TurnModelMissingError(path);
-    const worker = new Worker(new URL('./model-thread.ts', import.meta.url), { workerData: { path } });
+    const worker = new Worker(new URL('./model-thread.ts', import.meta.url), { workerData: { path, int8Kernel } });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: FromThread) => {
         if (message.type === 'ready') resolve();

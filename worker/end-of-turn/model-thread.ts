@@ -1,6 +1,7 @@
 // The end-of-turn model's own thread (node:worker_threads entry). Features (~20–50 ms of JavaScript) and inference run
 // here, so the main event loop, which carries the audio, never waits on them. Protocol: see model-client.ts.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Int8Kernel } from './int8-kernel.ts';
 import { SmartTurnModel } from './smart-turn-model.ts';
 import type { FromThread, ToThread } from './model-client.ts';
 
@@ -9,7 +10,8 @@ if (port === null) throw new Error('model-thread.ts runs as a worker thread (see
 const post = (message: FromThread) => port.postMessage(message);
 
 try {
-  const model = await SmartTurnModel.load((workerData as { path: string }).path);
+  const { path, int8Kernel } = workerData as { path: string; int8Kernel: Int8Kernel };
+  const model = await SmartTurnModel.load(path, int8Kernel);
   // The first runs pay for JIT compilation of the features and ONNX Runtime's first-run set-up (several times a warm
   // call): paid here, at load, rather than by the caller's first turn.
   for (let i = 0; i < 2; i++) await model.probability(new Int16Array(16_000));

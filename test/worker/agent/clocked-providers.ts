@@ -115,17 +115,17 @@ export function scriptedLlm(setTimer: Timer, now: () => number, scripts: LlmScri
 
 /** TTS: `msPerChar` of audio per character, in 20 ms chunks, the first after `firstByteMs`. */
 export function scriptedTts(setTimer: Timer, o: { firstByteMs?: number; msPerChar?: number } = {}): TtsProvider & { texts: string[]; requests: TtsRequest[] } {
-  const texts: string[] = [];
   const requests: TtsRequest[] = [];
   return {
     modality: 'tts',
     name: 'elevenlabs',
     sampleRate: OUT_RATE,
-    texts,
+    get texts() {
+      return requests.map((r) => r.text);
+    },
     requests,
     async *synthesize(request, signal) {
       const { text } = request;
-      texts.push(text);
       requests.push(request);
       await delay(setTimer, o.firstByteMs ?? 120, signal);
       const total = Math.round((text.length * (o.msPerChar ?? 40) * OUT_RATE) / 1000);
