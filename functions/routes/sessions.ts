@@ -6,7 +6,7 @@ import { httpError } from '../http/errors.ts';
 import type { AppEnv } from '../http/env.ts';
 import { orUnavailable } from '../http/unavailable.ts';
 import type { SessionRecord } from '../sessions/record.ts';
-import { getSession, listActiveSessionIds } from '../sessions/store.ts';
+import { getSession, getSessions, listActiveSessionIds } from '../sessions/store.ts';
 
 // The system prompt can be long and is configuration, not state: leave it out of listings.
 function publicView(s: SessionRecord): Omit<SessionRecord, 'systemPrompt'> {
@@ -20,7 +20,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     const { redis } = c.var.deps;
     const sessions = await orUnavailable('session state', async () => {
       const ids = await listActiveSessionIds(redis, 200);
-      const records = await Promise.all(ids.map((id) => getSession(redis, id)));
+      const records = await getSessions(redis, ids);
       return records.filter((s): s is SessionRecord => s !== null);
     });
     return c.json({ sessions: sessions.map(publicView) });

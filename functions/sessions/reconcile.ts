@@ -7,7 +7,7 @@ import { describeError, log } from '../observability/log.ts';
 import { giveUpLaunch, launchWithRetry } from './launch.ts';
 import { endSession } from './lifecycle.ts';
 import type { SessionRecord } from './record.ts';
-import { getSession, listActiveSessionIds, markInactive, updateSession } from './store.ts';
+import { getSessions, listActiveSessionIds, markInactive, updateSession } from './store.ts';
 
 const LIVEKIT_TIMEOUT_MS = 5_000;
 
@@ -85,8 +85,9 @@ export async function reconcile(deps: Deps): Promise<ReconcileReport> {
   const report: ReconcileReport = { checked: 0, relaunched: 0, ended: 0, dropped: 0, roomsChecked: false };
   const ids = await listActiveSessionIds(deps.redis);
   const sessions: SessionRecord[] = [];
-  for (const id of ids) {
-    const s = await getSession(deps.redis, id);
+  const records = await getSessions(deps.redis, ids);
+  for (const [i, id] of ids.entries()) {
+    const s = records[i];
     if (!s || s.status === 'ended' || s.status === 'launch_failed') {
       // Expired or finished records linger in the index only by accident: drop them.
       await markInactive(deps.redis, id);

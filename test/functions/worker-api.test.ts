@@ -190,6 +190,26 @@ describe('session state for operators', () => {
     expect(list.sessions.map((s) => s.id)).toContain(sessionId);
     expect((await cp.fn.fetch('/v1/sessions/sess_nope', auth)).status).toBe(404);
   });
+
+  it('reads the records of a dozen live sessions in one pipelined request, not one request each', async () => {
+    const rooms = Array.from({ length: 12 }, (_, i) => `listed-room-${i}`);
+    const ids = await Promise.all(rooms.map(async (room) => (await launch(room)).sessionId));
+    const auth = { headers: operatorAuth };
+    await waitFor('every launch to be recorded', async () => {
+      const bodies = await Promise.all(ids.map(async (id) => (await (await cp.fn.fetch(`/v1/sessions/${id}`, auth)).json()) as { status?: string }));
+      return bodies.every((b) => b.status === 'launched');
+    });
+
+    const before = cp.stack.restPaths().length;
+    const res = await cp.fn.fetch('/v1/sessions', auth);
+    const during = cp.stack.restPaths().slice(before);
+    expect(res.status).toBe(200);
+    const listed = ((await res.json()) as { sessions: { id: string }[] }).sessions.map((s) => s.id);
+    expect(listed).toEqual(expect.arrayContaining(ids));
+    // The index read and one pipeline for every record (one request each would be 12 or more singles).
+    expect(during.filter((p) => p === '/pipeline')).toHaveLength(1);
+    expect(during.filter((p) => p === '/').length).toBeLessThanOrEqual(2);
+  });
 });
 
 describe('least privilege for workers', () => {

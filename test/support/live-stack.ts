@@ -10,10 +10,12 @@ import { pickLiveKitPort } from '../../infra/local/livekit/server.ts';
 import { startTestLiveKit, type LiveKitServer } from './livekit-server.ts';
 import { startLocalLauncher, type LauncherTask, type RunningLauncher } from './local-launcher.ts';
 import { startUpstashStack, type UpstashStack } from './redis.ts';
+import { sleep } from './wait.ts';
 
 export const APP_KEY = 'test-app-key-1';
 /** testBindings' operator key (OPERATOR_API_KEYS): sessions, providers, deep health. */
 export const OPERATOR_KEY = 'test-operator-key-0001';
+const OPERATOR_ATTEMPTS = 3;
 
 export interface LiveStackOptions {
   /** Extra bindings for the functions (provider order, lifecycle timeouts…). */
@@ -125,11 +127,23 @@ export async function startLiveStack(options: LiveStackOptions = {}): Promise<Li
   // Sessions are operator data: a client key (APP_KEY) only mints tokens.
   const operator = { authorization: `Bearer ${OPERATOR_KEY}` };
 
-  /** An operator's GET: its JSON, or an error naming the status (a loaded functions may answer 503). */
+  /**
+   * An operator's GET: its JSON, or an error naming the status. A 503 says "retry later" with a retry-after, and an
+   * operator's client does as it says (a few times, each printed): ten workers on two cores can slow Redis's
+   * answers past the functions' deadline for a moment.
+   */
   async function operatorGet<T>(path: string): Promise<T> {
-    const res = await fn.fetch(path, { headers: operator });
-    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as T;
+    for (let attempt = 1; ; attempt++) {
+      const res = await fn.fetch(path, { headers: operator });
+      if (res.status === 200) return (await res.json()) as T;
+      const body = await res.text();
+      const retryAfterS = Number(res.headers.get('retry-after'));
+      if (res.status !== 503 || !(retryAfterS > 0) || attempt === OPERATOR_ATTEMPTS) {
+        throw new Error(`GET ${path} answered ${res.status} (attempt ${attempt}): ${body}`);
+      }
+      console.error(`GET ${path} answered 503 (attempt ${attempt}): ${body}; retrying after ${retryAfterS} s as it asks`);
+      await sleep(retryAfterS * 1000);
+    }
   }
 
   return {

@@ -2,6 +2,7 @@
 // redis-server started here ends with stop(), or through its watchdog shell once the test process is gone.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -28,6 +29,8 @@ export type UpstashStack = {
   stopRedis(): Promise<void>;
   /** Starts redis-server again on the same port (empty: nothing is persisted). */
   startRedis(): Promise<void>;
+  /** The path of every request the stand-in received, in order (`/`, `/pipeline`, `/multi-exec`, …). */
+  restPaths(): readonly string[];
 };
 
 // redis-server runs under a small shell that stops it when this test process is gone, even when this process is
@@ -119,6 +122,8 @@ export async function startUpstashStack(): Promise<UpstashStack> {
   const redisUrl = redis.url;
   const token = randomBytes(24).toString('base64url');
   const standIn = createUpstashRestServer({ redisUrl, token });
+  const restPaths: string[] = [];
+  standIn.server.on('request', (request: IncomingMessage) => restPaths.push(new URL(request.url ?? '/', 'http://stand-in').pathname));
   let restUrl: string;
   try {
     ({ url: restUrl } = await standIn.listen(0, HOST));
@@ -138,6 +143,7 @@ export async function startUpstashStack(): Promise<UpstashStack> {
     redisUrl,
     redisPort,
     stopRedis,
+    restPaths: () => restPaths,
     async startRedis() {
       if (stopping) throw new Error('the stack is stopped');
       if (redis) return;
