@@ -62,8 +62,9 @@ export async function getSession(redis: Redis, sessionId: string): Promise<Sessi
   return toSessionRecord(await redis.hgetall(keys.session(sessionId)));
 }
 
-// One pipelined request per batch instead of one per session: a Worker holds at most six connections open at once,
-// so a fan-out of hundreds of reads would queue behind each other and spend their deadlines waiting.
+// One pipelined request per batch instead of one per session. A Worker request may have six connections waiting at
+// once (more queue, spending their deadlines) and 50 subrequests in all on the Free plan: a read per session would
+// fail a listing of 50 sessions there, and queue and time out under load anywhere.
 const READ_BATCH = 100;
 
 /** The records of these sessions, in their order; null where a record is gone or unreadable. */
