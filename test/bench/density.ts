@@ -54,8 +54,9 @@ async function converse(caller: Caller, clips: Question[], offsetMs: number): Pr
   const asked: Asked[] = [];
   for (const clip of clips) {
     const startAt = performance.now();
-    const sentAt = await caller.say(clip.pcm48k);
-    asked.push({ startAt, soundEndAt: sentAt - clip.tailMs });
+    const soundEndAt = await caller.say(clip.pcm48k);
+    const sentAt = performance.now();
+    asked.push({ startAt, soundEndAt });
     const nextAt = sentAt + GAP_MS;
     if (nextAt > performance.now()) await sleep(nextAt - performance.now());
   }

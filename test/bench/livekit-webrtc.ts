@@ -5,7 +5,7 @@
 // two sets differ by what WebRTC adds: Opus both ways, the server's forwarding, jitter buffers and frame pacing.
 import { join } from 'node:path';
 import { readWavFile } from '../../worker/audio/wav-read.ts';
-import { convertWav, durationMs, lastLoudEndMs, speechWav } from '../e2e/console-support.ts';
+import { convertWav, speechWav } from '../e2e/console-support.ts';
 import { Caller, MIC_RATE } from '../support/caller.ts';
 import { startLiveStack } from '../support/live-stack.ts';
 import { sleep, waitFor } from '../support/wait.ts';
@@ -17,17 +17,9 @@ export interface WebRtcTurn {
   responseMs: number | undefined;
 }
 
-interface Question {
-  pcm48k: Int16Array;
-  /** Silence after the last loud 20 ms of the clip: the sound ends this long before the last sample goes out. */
-  tailMs: number;
-}
-
-async function question(dir: string, i: number): Promise<Question> {
+async function question(dir: string, i: number): Promise<Int16Array> {
   const wav = await convertWav(await speechWav(dir, `webrtc-q${i}`, [{ say: QUESTIONS[i]! }]), join(dir, `webrtc-q${i}-48k.wav`), MIC_RATE, 1);
-  const decoded = await readWavFile(wav);
-  const soundEndMs = lastLoudEndMs(decoded, 0, durationMs(decoded)) ?? durationMs(decoded);
-  return { pcm48k: decoded.pcm, tailMs: durationMs(decoded) - soundEndMs };
+  return (await readWavFile(wav)).pcm;
 }
 
 /** The conversation over WebRTC on a fresh live stack (closed at the end); one measure per question. */
@@ -46,8 +38,8 @@ export async function runWebRtcConversation(dir: string): Promise<WebRtcTurn[]> 
     await sleep(LEAD_MS);
     const turns: WebRtcTurn[] = [];
     for (const [i, q] of questions.entries()) {
-      const sentAt = await caller.say(q.pcm48k);
-      const soundEndAt = sentAt - q.tailMs;
+      const soundEndAt = await caller.say(q);
+      const sentAt = performance.now();
       const heardAt = await waitFor('the answer', () => caller.firstLoudAfter(soundEndAt), 15_000).catch(() => undefined);
       turns.push({ question: i, responseMs: heardAt === undefined ? undefined : heardAt - soundEndAt });
       // Paced like the console's input: the next clip starts the scenario's gap after this one's last sample.

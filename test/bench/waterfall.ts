@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { readWavFile } from '../../worker/audio/wav-read.ts';
 import { TRACE_STAGES, type TraceStage } from '../../worker/agent/turn-trace.ts';
-import { convertWav, durationMs, lastLoudEndMs, speechWav } from '../e2e/console-support.ts';
+import { convertWav, speechWav } from '../e2e/console-support.ts';
 import { Caller, MIC_RATE } from '../support/caller.ts';
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { sleep, waitFor } from '../support/wait.ts';
@@ -52,17 +52,13 @@ export interface WaterfallTurn {
 
 export interface Question {
   pcm48k: Int16Array;
-  /** Silence after the last loud 20 ms of the clip. */
-  tailMs: number;
 }
 
-/** The i-th espeak question as 48 kHz mono, with how much silence trails its sound (also for test/bench/density.ts). */
+/** The i-th espeak question as 48 kHz mono (also for test/bench/density.ts). */
 export async function question(dir: string, i: number): Promise<Question> {
   const text = QUESTIONS[i % QUESTIONS.length]!;
   const wav = await convertWav(await speechWav(dir, `fall-q${i}`, [{ say: text }]), join(dir, `fall-q${i}-48k.wav`), MIC_RATE, 1);
-  const decoded = await readWavFile(wav);
-  const soundEndMs = lastLoudEndMs(decoded, 0, durationMs(decoded)) ?? durationMs(decoded);
-  return { pcm48k: decoded.pcm, tailMs: durationMs(decoded) - soundEndMs };
+  return { pcm48k: (await readWavFile(wav)).pcm };
 }
 
 /** The fixed delays on the fakes (no jitter). */
@@ -134,8 +130,8 @@ export async function runWaterfallRoom(
     for (const [i, q] of questions.entries()) {
       progress(`waterfall: question ${i + 1}/${turns}`);
       const startAtMs = performance.now();
-      const sentAt = await caller.say(q.pcm48k);
-      const soundEndAt = sentAt - q.tailMs;
+      const soundEndAt = await caller.say(q.pcm48k);
+      const sentAt = performance.now();
       const heardAt = await waitFor('the answer', () => caller.firstLoudAfter(soundEndAt), 15_000).catch(() => undefined);
       sent.push({ startAtMs: epoch(startAtMs), speechEndAtMs: epoch(soundEndAt), ...(heardAt === undefined ? {} : { heardAtMs: epoch(heardAt) }) });
       const nextAt = sentAt + GAP_MS;

@@ -31,6 +31,13 @@ export const LOUD_RMS = 300;
  */
 const LEAD_MS = 100;
 
+/** A stretch of silence the caller did not mean: the microphone ran dry in the middle of a `say`. */
+export interface SpeechGap {
+  /** performance.now() when the frame after the gap was handed over. */
+  atMs: number;
+  gapMs: number;
+}
+
 export interface Caption {
   identity: string;
   text: string;
@@ -60,6 +67,8 @@ export class Caller {
   readonly captions: Caption[] = [];
   /** Agent identities seen in the room, in order of arrival (duplicates would show a second agent). */
   readonly agentsSeen: string[] = [];
+  /** Gaps this process's stalls put into the speech (each one a pause the agent may rightly take for the end). */
+  readonly speechGaps: SpeechGap[] = [];
   agentTrackSid: string | undefined;
   micTrackSid: string | undefined;
   /** True once somebody (the agent) subscribed to the microphone. */
@@ -68,6 +77,9 @@ export class Caller {
   readonly #stop = new AbortController();
   #queue: Int16Array[] = [];
   #onQueueDrained: ((outAtMs: number) => void) | undefined;
+  /** The last loud frame of the speech being said, and when it finished playing out. */
+  #soundEnd: Int16Array | undefined;
+  #soundEndedAt: number | undefined;
   #speechStarting = false;
   #lastSpeechStartAt: number | undefined;
   #pump: Promise<void> | undefined;
@@ -122,17 +134,25 @@ export class Caller {
     return [...this.room.remoteParticipants.values()].find((p) => p.kind === ParticipantKind.AGENT)?.attributes['lk.agent.state'];
   }
 
-  /** Speaks 48 kHz mono PCM into the microphone; resolves at the moment its last sample went out (performance.now()). */
+  /**
+   * Speaks 48 kHz mono PCM into the microphone and resolves once its last sample went out, with the moment its sound
+   * ended (performance.now()): the end of its last loud frame as played out. That is when the caller stopped talking;
+   * espeak ends a sentence with ≈ 290 ms of silence, and an agent that answers inside it has waited for the caller.
+   */
   async say(pcm48k: Int16Array): Promise<number> {
+    let lastLoud = -1;
     for (let offset = 0; offset < pcm48k.length; offset += MIC_FRAME_SAMPLES) {
       const frame = new Int16Array(MIC_FRAME_SAMPLES);
       frame.set(pcm48k.subarray(offset, offset + MIC_FRAME_SAMPLES));
+      if (rms(frame) > LOUD_RMS) lastLoud = this.#queue.length;
       this.#queue.push(frame);
     }
+    this.#soundEnd = lastLoud < 0 ? undefined : this.#queue[lastLoud];
+    this.#soundEndedAt = undefined;
     this.#speechStarting = true;
     const outAtMs = await new Promise<number>((done) => (this.#onQueueDrained = done));
     await sleep(Math.max(0, outAtMs - performance.now()));
-    return outAtMs;
+    return this.#soundEndedAt ?? outAtMs;
   }
 
   /** When the first sample of the last `say` went out (performance.now()). */
@@ -160,6 +180,7 @@ export class Caller {
   /** A frame at a time, at real-time pace on the wall clock, LEAD_MS ahead, without drift. */
   async #feed(): Promise<void> {
     const startedAt = performance.now();
+    let playedOutAt = startedAt;
     for (let i = 0; !this.#stop.signal.aborted; i++) {
       const speech = this.#queue.shift();
       const frame = speech ?? new Int16Array(MIC_FRAME_SAMPLES);
@@ -167,10 +188,14 @@ export class Caller {
       if (speech && this.#speechStarting) {
         this.#speechStarting = false;
         this.#lastSpeechStartAt = performance.now() + this.#mic.queuedDuration;
+      } else if (speech && performance.now() > playedOutAt + FRAME_MS) {
+        this.speechGaps.push({ atMs: performance.now(), gapMs: Math.round(performance.now() - playedOutAt) });
       }
       await this.#mic.captureFrame(new AudioFrame(frame, MIC_RATE, 1, MIC_FRAME_SAMPLES));
+      playedOutAt = performance.now() + this.#mic.queuedDuration;
+      if (speech && speech === this.#soundEnd) this.#soundEndedAt = playedOutAt;
       if (speech && this.#queue.length === 0) {
-        this.#onQueueDrained?.(performance.now() + this.#mic.queuedDuration);
+        this.#onQueueDrained?.(playedOutAt);
         this.#onQueueDrained = undefined;
       }
       const aheadMs = startedAt + (i + 1) * FRAME_MS - LEAD_MS - performance.now();
