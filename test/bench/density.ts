@@ -13,7 +13,7 @@ import { sleep, waitFor } from '../support/wait.ts';
 import { largestWithin } from './density-report.ts';
 import { cpuSeconds, memory, type Memory } from './proc-stats.ts';
 import { percentile } from './stats.ts';
-import { question, setFixedDelays, traces, type Question } from './waterfall.ts';
+import { question, setFixedDelays, traces } from './waterfall.ts';
 
 const run = promisify(execFile);
 export const LEVELS = [1, 5, 10, 20];
@@ -49,12 +49,12 @@ interface Asked {
 }
 
 /** The questions at a fixed pace (a late answer does not hold the caller back: an overloaded agent falls behind). */
-async function converse(caller: Caller, clips: Question[], offsetMs: number): Promise<Asked[]> {
+async function converse(caller: Caller, clips: Int16Array[], offsetMs: number): Promise<Asked[]> {
   await sleep(offsetMs);
   const asked: Asked[] = [];
   for (const clip of clips) {
     const startAt = performance.now();
-    const soundEndAt = await caller.say(clip.pcm48k);
+    const soundEndAt = await caller.say(clip);
     const sentAt = performance.now();
     asked.push({ startAt, soundEndAt });
     const nextAt = sentAt + GAP_MS;
@@ -83,7 +83,7 @@ function responses(caller: Caller, asked: Asked[], workerTraces: ReturnType<type
   });
 }
 
-async function level(stack: LiveStack, n: number, clips: Question[], progress: (line: string) => void): Promise<LevelFigures> {
+async function level(stack: LiveStack, n: number, clips: Int16Array[], progress: (line: string) => void): Promise<LevelFigures> {
   const callers = Array.from({ length: n }, (_, i) => new Caller(`bench-density-${n}-${i}`));
   const rooms = callers.map(() => `bench-density-${randomUUID()}`);
   const joinStarted = performance.now();

@@ -50,15 +50,11 @@ export interface WaterfallTurn {
   preempted?: boolean;
 }
 
-export interface Question {
-  pcm48k: Int16Array;
-}
-
-/** The i-th espeak question as 48 kHz mono (also for test/bench/density.ts). */
-export async function question(dir: string, i: number): Promise<Question> {
+/** The i-th espeak question as 48 kHz mono PCM (also for test/bench/density.ts). */
+export async function question(dir: string, i: number): Promise<Int16Array> {
   const text = QUESTIONS[i % QUESTIONS.length]!;
   const wav = await convertWav(await speechWav(dir, `fall-q${i}`, [{ say: text }]), join(dir, `fall-q${i}-48k.wav`), MIC_RATE, 1);
-  return { pcm48k: (await readWavFile(wav)).pcm };
+  return (await readWavFile(wav)).pcm;
 }
 
 /** The fixed delays on the fakes (no jitter). */
@@ -130,7 +126,7 @@ export async function runWaterfallRoom(
     for (const [i, q] of questions.entries()) {
       progress(`waterfall: question ${i + 1}/${turns}`);
       const startAtMs = performance.now();
-      const soundEndAt = await caller.say(q.pcm48k);
+      const soundEndAt = await caller.say(q);
       const sentAt = performance.now();
       const heardAt = await waitFor('the answer', () => caller.firstLoudAfter(soundEndAt), 15_000).catch(() => undefined);
       sent.push({ startAtMs: epoch(startAtMs), speechEndAtMs: epoch(soundEndAt), ...(heardAt === undefined ? {} : { heardAtMs: epoch(heardAt) }) });

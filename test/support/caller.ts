@@ -138,16 +138,17 @@ export class Caller {
    * Speaks 48 kHz mono PCM into the microphone and resolves once its last sample went out, with the moment its sound
    * ended (performance.now()): the end of its last loud frame as played out. That is when the caller stopped talking;
    * espeak ends a sentence with ≈ 290 ms of silence, and an agent that answers inside it has waited for the caller.
+   * Audio with no loud frame at all resolves with the moment its last sample went out.
    */
   async say(pcm48k: Int16Array): Promise<number> {
-    let lastLoud = -1;
+    let soundEnd: Int16Array | undefined;
     for (let offset = 0; offset < pcm48k.length; offset += MIC_FRAME_SAMPLES) {
       const frame = new Int16Array(MIC_FRAME_SAMPLES);
       frame.set(pcm48k.subarray(offset, offset + MIC_FRAME_SAMPLES));
-      if (rms(frame) > LOUD_RMS) lastLoud = this.#queue.length;
+      if (rms(frame) > LOUD_RMS) soundEnd = frame;
       this.#queue.push(frame);
     }
-    this.#soundEnd = lastLoud < 0 ? undefined : this.#queue[lastLoud];
+    this.#soundEnd = soundEnd;
     this.#soundEndedAt = undefined;
     this.#speechStarting = true;
     const outAtMs = await new Promise<number>((done) => (this.#onQueueDrained = done));
