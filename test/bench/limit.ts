@@ -39,7 +39,7 @@ const WARM_UP_TURNS = 2;
 /** Never, for a turn: the primary's stream opens and its first token does not come. */
 const NEVER_MS = 60_000;
 
-type CaseName = 'warmUp' | 'healthy' | 'quietFinalize' | 'finalizeIgnored' | 'stalledPrimary' | 'preemption' | 'preemptionEveryWord';
+type CaseName = 'warmUp' | 'healthy' | 'quietFinalize' | 'finalizeIgnored' | 'finalizeIgnoredCloseStream' | 'stalledPrimary' | 'preemption' | 'preemptionEveryWord';
 
 interface CaseFigures {
   name: CaseName;
@@ -50,6 +50,8 @@ interface CaseFigures {
   stagesP50: Record<string, number>;
   /** What no pipeline could take from a turn here (p50 over turns), for the case's physical limit. */
   unavoidableP50: Unavoidable;
+  /** The turns whose words came with Deepgram's endpoint, not with the answer to the worker's flush. */
+  endpointTurns: { count: number; delay: Summary | undefined };
   notes: string[];
 }
 
@@ -97,9 +99,10 @@ function unavoidableOf(turns: readonly WaterfallTurn[]): Unavoidable {
 
 /**
  * The soonest the first audio of such a turn can be heard, whatever the pipeline, as its parts: the configured vendor
- * delays on the path that case leaves open (without any Finalize answered, the words come with the endpoint; with
- * preemption, the STT's messages still come its latency after the audio they cover, so the last word is known that
- * long after the speech at the soonest), then the caller's sound into the worker, the first text's tokens, the sound back.
+ * delays on the path that case leaves open (without any Finalize answered, the words come with the endpoint, until
+ * the worker flushes with CloseStream; with preemption, the STT's messages still come its latency after the audio they
+ * cover, so the last word is known that long after the speech at the soonest), then the caller's sound into the
+ * worker, the first text's tokens, the sound back.
  */
 function physicalLimitParts(name: CaseName, u: Unavoidable): [string, number][] | undefined {
   const vendors: [string, number][] | undefined =
@@ -139,21 +142,59 @@ async function runCase(stack: LiveStack, dir: string, progress: (line: string) =
     if (at.length > 0) stagesP50[stage] = Math.round(percentile(at, 50));
   }
   const preempted = turns.filter((t) => t.preempted).length;
-  return { name, answered: delays.filter((d) => d !== undefined).length, turns: turns.length, delay: summarize(delays), stagesP50, unavoidableP50: unavoidableOf(turns), notes: [`turns answered by the preemptive request: ${preempted}/${turns.length}`] };
+  const endpointed = turns.filter((t) => !t.flushed);
+  return {
+    name,
+    answered: delays.filter((d) => d !== undefined).length,
+    turns: turns.length,
+    delay: summarize(delays),
+    stagesP50,
+    unavoidableP50: unavoidableOf(turns),
+    endpointTurns: { count: endpointed.length, delay: summarize(endpointed.map((t) => t.fromEndMs.callerHeardAt)) },
+    notes: [
+      `turns answered by the preemptive request: ${preempted}/${turns.length}`,
+      `turns whose words came with the answer to the flush (not the endpoint): ${turns.length - endpointed.length}/${turns.length}`,
+    ],
+  };
 }
 
 const chatRequests = (fake: LiveStack['fakes']['openai'], route: string) => fake.requests.filter((r) => r.route === route);
 
-export async function runLimit(dir: string, progress: (line: string) => void): Promise<LimitFigures> {
-  const loadAtStart = loadavg();
-  progress('limit: starting the live stack (livekit-server, functions, launcher, fakes)');
-  const stack = await startLiveStack({
+/** A live stack whose workers run as they ship, with `workerEnv` on top. */
+function limitStack(workerEnv: Record<string, string> = {}): Promise<LiveStack> {
+  return startLiveStack({
     bindings: { STT_PROVIDERS: 'deepgram', LLM_PROVIDERS: 'openai,anthropic', TTS_PROVIDERS: 'elevenlabs' },
     // The worker as it ships: preemptive generation on (the live stack's tests turn it off; the fake LLMs here answer
     // by prompt, so a dropped speculative request takes no question's reply).
-    workerEnv: { PREEMPTIVE_GENERATION: 'on' },
+    workerEnv: { PREEMPTIVE_GENERATION: 'on', ...workerEnv },
     quietFunctions: true,
   });
+}
+
+const ignoreEveryFinalize = (f: LiveStack['fakes']) => {
+  setDelays(f, LIMIT_DELAYS.llmTtftMs);
+  f.deepgram.faults.push({ kind: 'ignoreFinalize', route: 'listen', times: 100 });
+};
+
+/**
+ * The deaf Deepgram again, for workers started with DEEPGRAM_FLUSH=close-stream (their own stack: the setting is a
+ * worker's start-up environment): no turn waits to learn that Finalize goes unanswered.
+ */
+async function runCloseStreamCase(dir: string, progress: (line: string) => void): Promise<CaseFigures> {
+  progress('limit: a second live stack, its workers flushing with CloseStream from the start');
+  const stack = await limitStack({ DEEPGRAM_FLUSH: 'close-stream' });
+  try {
+    await runCase(stack, dir, progress, 'warmUp', (f) => setDelays(f, LIMIT_DELAYS.llmTtftMs), WARM_UP_TURNS);
+    return await runCase(stack, dir, progress, 'finalizeIgnoredCloseStream', ignoreEveryFinalize);
+  } finally {
+    await stack.close();
+  }
+}
+
+export async function runLimit(dir: string, progress: (line: string) => void): Promise<LimitFigures> {
+  const loadAtStart = loadavg();
+  progress('limit: starting the live stack (livekit-server, functions, launcher, fakes)');
+  const stack = await limitStack();
   const cases: CaseFigures[] = [];
   let hedgeDelayMs: number | undefined;
   try {
@@ -169,11 +210,9 @@ export async function runLimit(dir: string, progress: (line: string) => void): P
     stack.fakes.deepgram.faults.clear();
     cases.push(quiet);
 
-    // Worse than its docs allow: no Finalize answered at all (not the one asked in the caller's silence either).
-    const deaf = await runCase(stack, dir, progress, 'finalizeIgnored', (f) => {
-      setDelays(f, LIMIT_DELAYS.llmTtftMs);
-      f.deepgram.faults.push({ kind: 'ignoreFinalize', route: 'listen', times: 100 });
-    });
+    // Its docs say it "may" answer: here it answers no Finalize at all (not the one asked in the caller's silence
+    // either). The session's first turn waits for the endpoint; then the worker flushes with CloseStream.
+    const deaf = await runCase(stack, dir, progress, 'finalizeIgnored', ignoreEveryFinalize);
     stack.fakes.deepgram.faults.clear();
     cases.push(deaf);
 
@@ -211,6 +250,7 @@ export async function runLimit(dir: string, progress: (line: string) => void): P
   } finally {
     await stack.close();
   }
+  cases.splice(cases.findIndex((c) => c.name === 'finalizeIgnored') + 1, 0, await runCloseStreamCase(dir, progress));
   return { floorMs: FLOOR_MS, cases, ...(hedgeDelayMs !== undefined ? { hedgeDelayMs } : {}), loadAtStart, loadAtEnd: loadavg() };
 }
 
@@ -229,8 +269,13 @@ export function limitTable(f: LimitFigures): string {
       rows.push([c.name, answered, '-', '-', '-', 'MISS']);
       continue;
     }
-    if (c.name === 'healthy' || c.name === 'quietFinalize' || c.name === 'finalizeIgnored') {
-      const label = { healthy: 'healthy turn', quietFinalize: 'Deepgram leaves a Finalize with nothing pending unanswered', finalizeIgnored: 'Deepgram answers no Finalize at all' }[c.name];
+    if (c.name === 'healthy' || c.name === 'quietFinalize' || c.name === 'finalizeIgnored' || c.name === 'finalizeIgnoredCloseStream') {
+      const label = {
+        healthy: 'healthy turn',
+        quietFinalize: 'Deepgram answers a Finalize only with audio pending (its docs)',
+        finalizeIgnored: 'Deepgram answers no Finalize at all (DEEPGRAM_FLUSH=auto)',
+        finalizeIgnoredCloseStream: 'the same, DEEPGRAM_FLUSH=close-stream',
+      }[c.name];
       rows.push([label, answered, `${d.medianMs} (${plus(d.medianMs, f.floorMs)})`, `${d.p95Ms} (${plus(d.p95Ms, f.floorMs)})`, 'p50 ≤ floor + 40, p95 ≤ floor + 80', verdict(d.medianMs <= f.floorMs + 40 && d.p95Ms <= f.floorMs + 80)]);
     } else if (c.name === 'preemption' || c.name === 'preemptionEveryWord') {
       const label = c.name === 'preemption' ? '(inside the endpointing)' : `and STT interims every ${LIMIT_DELAYS.everyWordInterimMs} ms`;
@@ -267,6 +312,13 @@ export function limitTable(f: LimitFigures): string {
       if (!parts || !c.delay) return `  ${c.name}: WebRTC in ${Math.round(u.inMs)}, first text's tokens ${Math.round(u.firstTextTokensMs)}, WebRTC out ${Math.round(u.outMs)}`;
       const limit = parts.reduce((sum, [, ms]) => sum + ms, 0);
       const path = parts.map(([what, ms]) => `${what} ${Math.round(ms)}`).join(' + ');
+      if (c.name === 'finalizeIgnored') {
+        // Only a turn whose words wait for the endpoint: once a Finalize goes unanswered the worker flushes with
+        // CloseStream, whose answer comes as a Finalize's would.
+        const e = c.endpointTurns;
+        const measured = e.delay ? `measured on those ${e.count}: p50 ${Math.round(e.delay.medianMs)} = limit + ${Math.round(e.delay.medianMs - limit)}` : 'no such turn';
+        return `  ${c.name}, a turn whose words come with the endpoint: soonest possible ≈ ${Math.round(limit)} (${path}); ${measured}`;
+      }
       return `  ${c.name}: soonest possible ≈ ${Math.round(limit)} (${path}); measured p50 ${Math.round(c.delay.medianMs)} = limit + ${Math.round(c.delay.medianMs - limit)}`;
     }),
     // A stalled primary costs about the hedge delay on top of a healthy turn, whatever the turn: the ratio grows as

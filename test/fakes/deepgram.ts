@@ -6,6 +6,9 @@
 // body and dg-error header), reset, delayHeaders, delayFirstChunk, silence (no Results), midStreamError (close 1011
 // NET-0000 after N Results), destroyAfter, truncateAfter, stallAfter (N counts Results messages), quietFinalize (a
 // Finalize with no speech pending is not answered, which Deepgram's docs allow), ignoreFinalize (none is answered).
+// The script holds whole sentences, so speech that goes on within the endpointing silence after a Finalize cut it
+// brings no words of its own; the same holds when a client closed its stream there (CloseStream) and goes on on its
+// next connection (the server remembers the last such cut, by wall clock).
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { sendJson } from './kit/stream.ts';
@@ -56,6 +59,9 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     interimIntervalMs: options.interimIntervalMs ?? DEFAULT_INTERIM_INTERVAL_MS,
   };
 
+  /** When a connection's CloseStream last cut an utterance short (wall clock): the caller may go on on the next one. */
+  let closedMidSpeechAt: number | undefined;
+
   function acceptListen(ctx: UpgradeContext): void {
     const { req, socket, head, record, fault } = ctx;
     const requestId = randomUUID();
@@ -101,6 +107,12 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
         ignoreFinalize: fault?.kind === 'ignoreFinalize',
         speechThresholdRms: settings.speechThresholdRms,
         interimIntervalMs: settings.interimIntervalMs,
+        onClosedMidSpeech: () => (closedMidSpeechAt = Date.now()),
+        resumesClosedSpeech: (withinMs) => {
+          const resumes = closedMidSpeechAt !== undefined && Date.now() - closedMidSpeechAt < withinMs;
+          closedMidSpeechAt = undefined;
+          return resumes;
+        },
       });
       ws.on('message', (data, isBinary) => {
         if (isBinary) session.handleAudio(toBuffer(data));
@@ -128,6 +140,7 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
     profile: options.profile,
     onReset: () => {
       settings.interimIntervalMs = startingInterimIntervalMs;
+      closedMidSpeechAt = undefined;
     },
     onClose: () => new Promise<void>((resolve) => wss.close(() => resolve())),
   });

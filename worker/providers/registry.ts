@@ -8,7 +8,7 @@ import type { Link } from '../fallback/fallback.ts';
 import { createAnthropicLlm } from './llm/anthropic.ts';
 import { createGroqLlm } from './llm/groq.ts';
 import { createOpenAiLlm } from './llm/openai.ts';
-import { DEFAULT_DEEPGRAM_MODEL, createDeepgramStt } from './stt/deepgram.ts';
+import { DEFAULT_DEEPGRAM_MODEL, createDeepgramStt, type DeepgramFlush } from './stt/deepgram.ts';
 import { DEFAULT_OPENAI_STT_MODEL, createOpenAiStt } from './stt/openai.ts';
 import { DEFAULT_ELEVENLABS_MODEL_ID, DEFAULT_ELEVENLABS_VOICE_ID, createElevenLabsTts } from './tts/elevenlabs.ts';
 import { DEFAULT_OPENAI_TTS_MODEL, DEFAULT_OPENAI_TTS_VOICE, createOpenAiTts } from './tts/openai.ts';
@@ -42,6 +42,14 @@ const url = z
   .optional()
   .transform(blankToUndefined)
   .pipe(z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional());
+/** DEEPGRAM_FLUSH as written in the environment → the adapter's mode. */
+const DEEPGRAM_FLUSH_VALUES = { auto: 'auto', finalize: 'finalize', 'close-stream': 'closeStream' } as const satisfies Record<string, DeepgramFlush>;
+const deepgramFlush = z
+  .string()
+  .optional()
+  .transform((value) => blankToUndefined(value) ?? 'auto')
+  .pipe(z.enum(Object.keys(DEEPGRAM_FLUSH_VALUES) as [keyof typeof DEEPGRAM_FLUSH_VALUES], { error: 'must be auto, finalize or close-stream' }))
+  .transform((value) => DEEPGRAM_FLUSH_VALUES[value]);
 const setting = (fallback: string) => z.string().optional().transform((value) => blankToUndefined(value) ?? fallback);
 
 const envSchema = z.object({
@@ -60,6 +68,8 @@ const envSchema = z.object({
   ANTHROPIC_MODEL: setting(DEFAULT_MODELS.ANTHROPIC_MODEL),
   GROQ_MODEL: setting(DEFAULT_MODELS.GROQ_MODEL),
   DEEPGRAM_MODEL: setting(DEFAULT_MODELS.DEEPGRAM_MODEL),
+  /** How a flush mid-audio asks Deepgram for the words (stt/deepgram.ts). */
+  DEEPGRAM_FLUSH: deepgramFlush,
   OPENAI_STT_MODEL: setting(DEFAULT_MODELS.OPENAI_STT_MODEL),
   ELEVENLABS_VOICE_ID: setting(DEFAULT_MODELS.ELEVENLABS_VOICE_ID),
   ELEVENLABS_MODEL: setting(DEFAULT_MODELS.ELEVENLABS_MODEL),
@@ -85,11 +95,19 @@ interface ProviderByModality {
   tts: TtsProvider;
 }
 
-type Factories = { [M in Modality]: Record<string, (env: ProviderEnv, apiKey: string) => ProviderByModality[M]> };
+type Factories = { [M in Modality]: Record<string, (env: ProviderEnv, apiKey: string, log: RegistryLog) => ProviderByModality[M]> };
 
 const FACTORIES: Factories = {
   stt: {
-    deepgram: (env, apiKey) => createDeepgramStt({ apiKey, baseUrl: env.DEEPGRAM_BASE_URL, model: env.DEEPGRAM_MODEL }),
+    deepgram: (env, apiKey, log) =>
+      createDeepgramStt({
+        apiKey,
+        baseUrl: env.DEEPGRAM_BASE_URL,
+        model: env.DEEPGRAM_MODEL,
+        flush: env.DEEPGRAM_FLUSH,
+        onFlushSwitched: () =>
+          log.warn({ event: 'stt_flush_switched', provider: 'deepgram', flush: 'close-stream' }, 'Deepgram left a Finalize unanswered: this session flushes with CloseStream from now on (DEEPGRAM_FLUSH=close-stream starts every session so)'),
+      }),
     openai: (env, apiKey) => createOpenAiStt({ apiKey, baseUrl: env.OPENAI_BASE_URL, model: env.OPENAI_STT_MODEL }),
   },
   llm: {
@@ -139,7 +157,7 @@ function checkOrder(order: ProviderOrderInput): void {
   }
 }
 
-function build<M extends Modality>(modality: M, names: readonly string[], env: ProviderEnv, missing: Map<Vendor, Modality[]>): Link<ProviderByModality[M]>[] {
+function build<M extends Modality>(modality: M, names: readonly string[], env: ProviderEnv, missing: Map<Vendor, Modality[]>, log: RegistryLog): Link<ProviderByModality[M]>[] {
   const links: Link<ProviderByModality[M]>[] = [];
   for (const name of names) {
     const vendor = name as Vendor;
@@ -150,7 +168,7 @@ function build<M extends Modality>(modality: M, names: readonly string[], env: P
       missing.set(vendor, [...(missing.get(vendor) ?? []), modality]);
       continue;
     }
-    links.push({ name, provider: factory(env, apiKey) });
+    links.push({ name, provider: factory(env, apiKey, log) });
   }
   return links;
 }
@@ -164,9 +182,9 @@ export function buildProviders(env: Record<string, string | undefined>, order: P
   const config = readProviderEnv(env);
   const missing = new Map<Vendor, Modality[]>();
   const chains: ProviderChains = {
-    stt: build('stt', order.stt, config, missing),
-    llm: build('llm', order.llm, config, missing),
-    tts: build('tts', order.tts, config, missing),
+    stt: build('stt', order.stt, config, missing, log),
+    llm: build('llm', order.llm, config, missing, log),
+    tts: build('tts', order.tts, config, missing, log),
   };
   for (const [vendor, modalities] of missing) {
     const variable = KEY_VARIABLE[vendor];

@@ -26,6 +26,13 @@ export type ListenSessionConfig = {
   speechThresholdRms: number;
   /** Audio between two interim Results while someone speaks. */
   interimIntervalMs: number;
+  /** CloseStream cut an utterance short (speech was open): the server remembers it for the client's next connection. */
+  onClosedMidSpeech?: () => void;
+  /**
+   * This connection's first speech goes on with an utterance another connection's CloseStream cut, within the
+   * endpointing silence before (asked once, at that speech's start).
+   */
+  resumesClosedSpeech?: (withinMs: number) => boolean;
 };
 
 /** Silence that closes an utterance when the client disabled endpointing (finals then carry speech_final false). */
@@ -55,6 +62,7 @@ export class ListenSession {
   #segmentStartMs = 0;
   #closing = false;
   #idleTimer: NodeJS.Timeout | undefined;
+  #utterances = 0;
 
   constructor(config: ListenSessionConfig) {
     this.#config = config;
@@ -135,7 +143,13 @@ export class ListenSession {
       case 'speechStart': {
         const cut = this.#cut;
         this.#cut = null;
-        const goesOn = cut !== null && !cut.audioPaused && event.atMs - cut.speechEndMs < (options.endpointingMs ?? SEGMENT_SILENCE_WITHOUT_ENDPOINTING_MS);
+        const endpointingMs = options.endpointingMs ?? SEGMENT_SILENCE_WITHOUT_ENDPOINTING_MS;
+        // The same rule across connections: a client that closed its stream at a pause (CloseStream) and goes on at
+        // once on a new one is still saying the line the old one answered.
+        const firstOnConnection = this.#utterances++ === 0;
+        const goesOn =
+          (cut !== null && !cut.audioPaused && event.atMs - cut.speechEndMs < endpointingMs) ||
+          (firstOnConnection && (this.#config.resumesClosedSpeech?.(endpointingMs) ?? false));
         const transcript = goesOn ? '' : this.#config.nextTranscript();
         const words = transcript.split(/\s+/).filter((w) => w.length > 0);
         this.#utterance = { transcript, words, startMs: event.atMs, interims: 0 };
@@ -191,7 +205,9 @@ export class ListenSession {
   }
 
   #closeStream(): void {
-    this.#flush(this.#detector.cut(), { fromFinalize: false });
+    const cut = this.#detector.cut();
+    if (cut) this.#config.onClosedMidSpeech?.();
+    this.#flush(cut, { fromFinalize: false });
     const { options, outbox, requestId } = this.#config;
     const bytesPerSecond = options.sampleRate * options.channels * 2;
     outbox.send(

@@ -40,6 +40,14 @@ async function* endless(signal: AbortSignal): AsyncGenerator<Int16Array> {
   }
 }
 
+/** Silence sent at the pace it lasts (a caller's pause in wall time, not only on the audio). */
+async function* realTimeSilence(ms: number): AsyncGenerator<Int16Array> {
+  for (let at = 0; at < ms; at += 20) {
+    yield silence(20);
+    await sleep(20);
+  }
+}
+
 /** Speech, then enough silence for Deepgram's endpointing (300 ms) to mark it speech_final. */
 const endpointedUtterance = () => concatPcm([tone(600), silence(400)]);
 
@@ -233,6 +241,8 @@ describe('createDeepgramStt', () => {
       const next = await transcribe(dg, frames(concatPcm([silence(400), endpointedUtterance()])));
       expect(finals(next.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: true }]);
       expect(listens()).toHaveLength(1);
+      // Finalize was answered: 'auto' keeps it, and its one socket.
+      expect(dg.flushingWith).toBe('finalize');
     });
 
     it('speech after the flush is transcribed on: the flush answered one part, the rest comes as the stream goes on', async () => {
@@ -259,6 +269,79 @@ describe('createDeepgramStt', () => {
       const flush = new FlushRequester();
       const { events } = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
       expect(finals(events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: true }]);
+    });
+
+    it('auto: after a Finalize went unanswered, the next flush is a CloseStream, whose answer brings the words before the endpoint', async () => {
+      const deaf = await dedicatedFake({});
+      deaf.faults.push({ kind: 'ignoreFinalize', route: 'listen', times: 100 });
+      deaf.script.pushTranscripts('nobody flushes this', 'closing brings it');
+      let switches = 0;
+      const dg = provider({ finalizeGraceMs: 50, onFlushSwitched: () => switches++ }, deaf.url);
+      const flush = new FlushRequester();
+      const first = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+      // The endpoint's answer, 300 ms into the pause: what the flush at 100 ms asked for never came.
+      expect(finals(first.events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: true }]);
+      expect(dg.flushingWith).toBe('closeStream');
+
+      const second = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+      // No speech_final: the words are the closing socket's, asked for at 100 ms, not the endpoint's.
+      expect(finals(second.events)).toEqual([{ type: 'final', text: 'closing brings it', speechFinal: false, flushed: true }]);
+      expect(second.finalsWhileStreaming).toBe(1);
+      // The first socket, then the fresh one the rest of the pause went to (its own end closed it the same way).
+      expect(deaf.requests.filter((r) => r.route === 'listen')).toHaveLength(2);
+      expect(switches).toBe(1); // told once, for the operator's log
+
+    });
+
+    it('close-stream: the flush is answered by the closing socket, and speech after it is transcribed on a fresh one', async () => {
+      fake.script.pushTranscripts('book a table', 'for two', 'and a window seat');
+      const dg = provider({ flush: 'closeStream' });
+      const flush = new FlushRequester();
+      const { events } = await run(dg, async function* (evs) {
+        yield* pauseWithFlush(flush, () => evs.some((e) => e.type === 'final'));
+        // Past the endpointing silence in real time too: the fake hears a new sentence, not the old one going on.
+        yield* realTimeSilence(400);
+        yield* frames(endpointedUtterance());
+      }, flush);
+      expect(finals(events)).toEqual([
+        { type: 'final', text: 'book a table', speechFinal: false, flushed: true },
+        { type: 'final', text: 'for two', speechFinal: true },
+      ]);
+      expect(listens()).toHaveLength(2);
+      // Nothing of the utterance is left on a socket: the next one starts clean (and opens its own).
+      const next = await transcribe(dg, frames(endpointedUtterance()));
+      expect(finals(next.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: true }]);
+    });
+
+    it('close-stream: the caller going on at once is the same sentence (the fake\'s script line is not taken twice)', async () => {
+      fake.script.pushTranscripts('book a table for two', 'and a window seat');
+      const dg = provider({ flush: 'closeStream' });
+      const flush = new FlushRequester();
+      const { events } = await run(dg, async function* (evs) {
+        yield* frames(tone(600));
+        yield* frames(silence(100));
+        flush.request();
+        await waitFor('the flush answered', () => evs.some((e) => e.type === 'final'), 2_000);
+        yield* frames(endpointedUtterance()); // the rest of the sentence, inside the endpointing silence
+      }, flush);
+      expect(finals(events)).toEqual([{ type: 'final', text: 'book a table for two', speechFinal: false, flushed: true }]);
+      const next = await transcribe(dg, frames(endpointedUtterance()));
+      expect(finals(next.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: true }]);
+    });
+
+    it('close-stream: speech still pending when the audio ends comes with the closing answer of the fresh socket', async () => {
+      fake.script.pushTranscripts('book a table', 'for four');
+      const dg = provider({ flush: 'closeStream' });
+      const flush = new FlushRequester();
+      const { events } = await run(dg, async function* (evs) {
+        yield* pauseWithFlush(flush, () => evs.some((e) => e.type === 'final'));
+        yield* realTimeSilence(400);
+        yield* frames(tone(400)); // the audio ends mid-word: only the CloseStream's answer can hold it
+      }, flush);
+      expect(finals(events)).toEqual([
+        { type: 'final', text: 'book a table', speechFinal: false, flushed: true },
+        { type: 'final', text: 'for four', speechFinal: false },
+      ]);
     });
 
     it('a flush before any audio sends nothing (Deepgram has nothing to flush): the utterance goes as usual', async () => {

@@ -6,6 +6,7 @@ import { createLogger } from '../../../worker/log.ts';
 import { DEFAULT_MODELS, ProviderConfigError, buildProviders } from '../../../worker/providers/registry.ts';
 import type { ProviderChains } from '../../../worker/providers/registry.ts';
 import type { LlmProvider, TtsProvider } from '../../../worker/providers/types.ts';
+import type { DeepgramStt } from '../../../worker/providers/stt/deepgram.ts';
 import { startFakeAnthropic } from '../../fakes/anthropic.ts';
 import { startFakeElevenLabs } from '../../fakes/elevenlabs.ts';
 import { startFakeGroq } from '../../fakes/groq.ts';
@@ -115,6 +116,17 @@ describe('provider registry: configurations that must not start', () => {
     ['DEEPGRAM_BASE_URL', '127.0.0.1:8904'],
   ])('rejects a malformed %s, naming the variable', (variable, value) => {
     expect(() => buildProviders({ ...KEYS, [variable]: value }, DEFAULT_ORDER, capturingLogger().log)).toThrow(new RegExp(`${variable}: must be an http`));
+  });
+
+  it('reads DEEPGRAM_FLUSH (auto by default, finalize, close-stream) and rejects anything else, naming the variable', () => {
+    const flushOf = (value: string | undefined) => {
+      const chains = buildProviders({ ...KEYS, ...(value === undefined ? {} : { DEEPGRAM_FLUSH: value }) }, DEFAULT_ORDER, capturingLogger().log);
+      const deepgram = chains.stt.find((link) => link.provider.name === 'deepgram')!.provider as DeepgramStt;
+      return deepgram.flushingWith;
+    };
+    // auto starts with Finalize (and turns to CloseStream only once one goes unanswered: deepgram-stt.test.ts).
+    expect([flushOf(undefined), flushOf(''), flushOf('auto'), flushOf('finalize'), flushOf('close-stream')]).toEqual(['finalize', 'finalize', 'finalize', 'finalize', 'closeStream']);
+    expect(() => flushOf('closestream')).toThrow(/DEEPGRAM_FLUSH: must be auto, finalize or close-stream/);
   });
 
   it('does not echo key values in its errors', () => {

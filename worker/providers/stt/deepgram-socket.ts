@@ -1,7 +1,8 @@
 // One Deepgram live connection (@deepgram/sdk 5.x), kept open across utterances so each utterance skips the
 // handshake. It queues audio sent before the socket opens, sends KeepAlive while nothing else goes out (Deepgram
 // closes a connection that is quiet for ~10 s), hands server messages to whoever is attached, and turns the ways the
-// socket dies into classified ProviderErrors. Once closed it stays closed: the provider opens a new one.
+// socket dies into classified ProviderErrors. Asked to end its stream (closeStream), it takes no more audio and hears
+// Deepgram out: the last Results, then a clean close (onEnd). Once closed it stays closed: the provider opens a new one.
 import type { Deepgram, DeepgramClient } from '@deepgram/sdk';
 import { pcmToBytes } from '../../audio/pcm-bytes.ts';
 import { ProviderError, classOfStatus, truncated } from '../../fallback/errors.ts';
@@ -18,10 +19,19 @@ export interface SocketListener {
   onMessage(message: ListenMessage): void;
   /** The socket is gone (closed by the server, failed, or closed by us while attached). Called once. */
   onFailure(error: ProviderError): void;
+  /** After closeStream(): Deepgram sent what it owed and closed the connection cleanly. Called once, instead of onFailure. */
+  onEnd?(): void;
 }
 
 const PROVIDER = 'deepgram';
 const FINALIZE = { type: 'Finalize' } as const;
+const CLOSE_STREAM = { type: 'CloseStream' } as const;
+type Control = typeof FINALIZE | typeof CLOSE_STREAM;
+/**
+ * After CloseStream, Deepgram sends its last Results and Metadata and closes. A server that does neither within this
+ * long has lost the words it owed: the socket fails (and the engine replays the utterance elsewhere).
+ */
+const CLOSE_STREAM_DEADLINE_MS = 5_000;
 
 export class DeepgramSocket {
   /** Connection parameters (rate, language): a socket serves only utterances that share them. */
@@ -29,8 +39,11 @@ export class DeepgramSocket {
   readonly #sampleRate: number;
   #socket: ListenSocket | undefined;
   #state: 'connecting' | 'open' | 'closed' = 'connecting';
-  /** Audio and Finalize sent before the socket opened, in order. */
-  #outbox: Array<Uint8Array | typeof FINALIZE> = [];
+  /** Audio and control messages sent before the socket opened, in order. */
+  #outbox: Array<Uint8Array | Control> = [];
+  /** CloseStream went out (or is queued): no more audio, and a clean close by the server is the stream's end. */
+  #ending = false;
+  #endDeadline: NodeJS.Timeout | undefined;
   #listener: SocketListener | undefined;
   #failure: ProviderError | undefined;
   #lastError: Error | undefined;
@@ -53,8 +66,9 @@ export class DeepgramSocket {
     void this.#connect(client, args);
   }
 
+  /** It may take audio (it is neither closed nor ending its stream). */
   get usable(): boolean {
-    return this.#state !== 'closed';
+    return this.#state !== 'closed' && !this.#ending;
   }
 
   /** Audio time sent so far: Deepgram's timestamps count from the start of the connection. */
@@ -82,14 +96,31 @@ export class DeepgramSocket {
   }
 
   sendAudio(pcm: Int16Array): void {
-    if (this.#state === 'closed' || pcm.length === 0) return;
+    if (!this.usable || pcm.length === 0) return;
     this.#sentSamples += pcm.length;
     this.#send(pcmToBytes(pcm));
   }
 
   /** Asks Deepgram to flush what it holds as final Results with from_finalize (not guaranteed when it holds little). */
   finalize(): void {
-    if (this.#state !== 'closed') this.#send(FINALIZE);
+    if (this.usable) this.#send(FINALIZE);
+  }
+
+  /**
+   * Ends the stream the way Deepgram always answers: CloseStream, after which it processes all the audio it has, sends
+   * the last Results and Metadata, and closes (then onEnd). Unlike Finalize, whose answer it may skip. The socket takes
+   * no more audio.
+   */
+  closeStream(): void {
+    if (!this.usable) return;
+    this.#ending = true;
+    this.#send(CLOSE_STREAM);
+    this.#endDeadline = setTimeout(() => {
+      this.#shutDown();
+      this.#socket?.close();
+      this.#fail(new ProviderError(PROVIDER, 'timeout', `no close within ${CLOSE_STREAM_DEADLINE_MS} ms of CloseStream`));
+    }, CLOSE_STREAM_DEADLINE_MS);
+    this.#endDeadline.unref();
   }
 
   /**
@@ -100,7 +131,7 @@ export class DeepgramSocket {
     if (this.#state === 'closed') return;
     const wasOpen = this.#state === 'open';
     this.#shutDown();
-    if (wasOpen && options.flush) {
+    if (wasOpen && options.flush && !this.#ending) {
       try {
         this.#socket?.sendCloseStream({ type: 'CloseStream' });
       } catch {
@@ -144,19 +175,26 @@ export class DeepgramSocket {
     if (this.#state === 'closed') return; // we closed it
     this.#shutDown();
     this.#socket?.close();
+    if (this.#ending && code === 1000 && !this.#lastError) {
+      this.#failure = new ProviderError(PROVIDER, 'transient', 'the stream was closed with CloseStream');
+      this.#opened.reject(this.#failure);
+      this.#listener?.onEnd?.();
+      return;
+    }
     this.#fail(classifyClose(code, reason, this.#lastError));
   }
 
-  #send(item: Uint8Array | typeof FINALIZE): void {
+  #send(item: Uint8Array | Control): void {
     if (this.#state === 'open') this.#write(item);
     else this.#outbox.push(item);
   }
 
-  #write(item: Uint8Array | typeof FINALIZE): void {
+  #write(item: Uint8Array | Control): void {
     const socket = this.#socket;
     if (!socket) return;
     try {
       if (item instanceof Uint8Array) socket.sendMedia(item);
+      else if (item.type === 'CloseStream') socket.sendCloseStream(item);
       else socket.sendFinalize(item);
       this.#sentSinceTick = true;
     } catch (err) {
@@ -167,7 +205,7 @@ export class DeepgramSocket {
   }
 
   #tick(): void {
-    if (this.#state !== 'open') return;
+    if (this.#state !== 'open' || this.#ending) return;
     if (!this.#sentSinceTick) {
       try {
         this.#socket?.sendKeepAlive({ type: 'KeepAlive' });
@@ -182,6 +220,7 @@ export class DeepgramSocket {
     this.#state = 'closed';
     this.#outbox = [];
     clearInterval(this.#keepAlive);
+    clearTimeout(this.#endDeadline);
   }
 
   #fail(error: ProviderError): void {

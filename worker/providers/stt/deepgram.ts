@@ -2,14 +2,21 @@
 // latency path); each transcribe() streams its utterance into it, sends Finalize when the audio ends, and ends
 // once Deepgram has flushed (the from_finalize Results). A socket that failed is dropped; the next utterance
 // opens a fresh one. Vendor quirks handled here:
-// - Finalize is answered only "when there is a noticeable amount of audio buffered" (Deepgram's docs). When the
-//   last result was already final, nothing is pending: after a short grace the utterance ends without the flush.
+// - Finalize is answered only "when there is a noticeable amount of audio buffered" (Deepgram's docs: it "may"
+//   answer). When the last result was already final, nothing is pending: after a short grace the utterance ends
+//   without the flush.
 // - Timestamps run from the start of the connection, so messages about an earlier utterance on the same socket
 //   (a late UtteranceEnd, a late flush) are recognised by their time and dropped.
 // - The engine takes the words as soon as they are final and lets this stream finish in the background; a caller who
 //   speaks again while an utterance only waits out that grace takes its socket over at once (no new handshake).
 // - A flush request while the audio goes on (the caller fell silent) is a Finalize too: its from_finalize Results,
 //   told from the end's by the audio time they cover, come out as a `flushed` final and the stream goes on.
+// - A Deepgram that leaves such a Finalize unanswered would leave the words to its endpoint (300 ms of silence, not
+//   the engine's 100). CloseStream is always answered, so a flush can be that instead (`flush: 'closeStream'`): the
+//   socket's last Results answer the flush, and the audio goes on into a fresh socket, which the utterance's end
+//   closes the same way. By default (`'auto'`) the
+//   provider flushes with Finalize until one goes unanswered, then with CloseStream: a new connection per flush is
+//   paid only where Finalize is not kept.
 import { DeepgramClient } from '@deepgram/sdk';
 import { ProviderError } from '../../fallback/errors.ts';
 import { Inbox } from '../inbox.ts';
@@ -34,7 +41,14 @@ export interface DeepgramSttOptions {
   finalizeGraceMs?: number;
   /** The SDK's handshake deadline: a backstop behind the engine's. */
   connectTimeoutMs?: number;
+  /** How a flush while the audio goes on asks for the words: see the header. */
+  flush?: DeepgramFlush;
+  /** 'auto' saw a Finalize go unanswered and flushes with CloseStream from now on (once; for the operator's log). */
+  onFlushSwitched?: () => void;
 }
+
+export const DEEPGRAM_FLUSH_MODES = ['auto', 'finalize', 'closeStream'] as const;
+export type DeepgramFlush = (typeof DEEPGRAM_FLUSH_MODES)[number];
 
 export const DEFAULT_DEEPGRAM_MODEL = 'nova-3';
 const DEFAULTS = {
@@ -43,6 +57,7 @@ const DEFAULTS = {
   keepAliveIntervalMs: 3_000,
   finalizeGraceMs: 500,
   connectTimeoutMs: 10_000,
+  flush: 'auto' as DeepgramFlush,
 };
 /** The longest a new utterance waits for the one before to hand its socket over. */
 const HANDOVER_BOUND_MS = 50;
@@ -52,7 +67,9 @@ const TIME_EPSILON_S = 0.005;
 const FLUSH_EPSILON_S = 0.05;
 
 type InboxItem =
-  | { kind: 'message'; message: ListenMessage }
+  | { kind: 'message'; message: ListenMessage; from: DeepgramSocket }
+  /** A socket told to CloseStream at a flush closed cleanly: everything it owed has come. */
+  | { kind: 'ended'; from: DeepgramSocket }
   /** The audio ended and Finalize went out. */
   | { kind: 'finalized' }
   /** The engine asked for the words so far (the audio goes on). */
@@ -63,6 +80,8 @@ type InboxItem =
 
 export interface DeepgramStt extends SttProvider {
   close(): Promise<void>;
+  /** How the next flush asks for the words ('auto' turns to 'closeStream' once a Finalize went unanswered). */
+  readonly flushingWith: 'finalize' | 'closeStream';
 }
 
 export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
@@ -74,6 +93,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   let closed = false;
   /** Sockets whose utterance has every word final and only waits for a flush that may never come: handover ends it. */
   const draining = new Map<DeepgramSocket, () => Promise<void>>();
+  let flushingWith: 'finalize' | 'closeStream' = settings.flush === 'closeStream' ? 'closeStream' : 'finalize';
 
   async function acquire(sampleRate: number, language: string | undefined): Promise<DeepgramSocket> {
     const settingsKey = `${sampleRate}/${language ?? ''}`;
@@ -82,6 +102,12 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
       // Bounded: a stream nobody reads any more would never get to its release.
       if (waiting) await Promise.race([waiting[1](), new Promise((r) => setTimeout(r, HANDOVER_BOUND_MS))]);
     }
+    return take(sampleRate, language);
+  }
+
+  /** The idle socket if it fits, else a new one (it queues audio until it opens). */
+  function take(sampleRate: number, language: string | undefined): DeepgramSocket {
+    const settingsKey = `${sampleRate}/${language ?? ''}`;
     const candidate = idle;
     idle = undefined;
     if (candidate?.usable && candidate.settingsKey === settingsKey) return candidate;
@@ -109,18 +135,35 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   async function* transcribe(request: SttRequest, signal: AbortSignal): AsyncGenerator<SttEvent> {
     signal.throwIfAborted();
     if (closed) throw new ProviderError('deepgram', 'permanent', 'the provider was closed');
-    const socket = await acquire(request.sampleRate, request.language ?? options.language);
+    const language = request.language ?? options.language;
+    let socket = await acquire(request.sampleRate, language);
     signal.throwIfAborted();
     const inbox = new Inbox<InboxItem>();
-    const utteranceStartS = socket.sentSeconds;
-    socket.attach({
-      onMessage: (message) => inbox.push({ kind: 'message', message }),
-      onFailure: (error: ProviderError) => inbox.fail(error),
-    });
+    const listen = (s: DeepgramSocket) =>
+      s.attach({
+        onMessage: (message) => inbox.push({ kind: 'message', message, from: s }),
+        onFailure: (error: ProviderError) => inbox.fail(error),
+        onEnd: () => inbox.push({ kind: 'ended', from: s }),
+      });
+    /** Where this utterance began on the live socket, in its time (a fresh socket after a CloseStream flush starts at 0). */
+    let utteranceStartS = socket.sentSeconds;
+    listen(socket);
     let finished = false;
     const audio = { ended: false };
+    /** Sockets that were sent CloseStream, with the final words they sent since: a flush's answer, or the end's words. */
+    const ending = new Map<DeepgramSocket, { words: string[]; speechFinal: boolean; answersFlush: boolean }>();
+    /** The live socket was opened by a CloseStream flush: it ends its stream the same way (no grace to guess at). */
+    let rotated = false;
+    const target = {
+      socket,
+      endAudio: () => {
+        if (!rotated) return socket.finalize();
+        ending.set(socket, { words: [], speechFinal: false, answersFlush: false });
+        socket.closeStream();
+      },
+    };
     const unlisten = request.flush?.listen(() => inbox.push({ kind: 'flush' }));
-    void streamAudio(request.audio, socket, inbox, audio, () => finished || signal.aborted);
+    void streamAudio(request.audio, target, inbox, audio, () => finished || signal.aborted);
 
     let completed = false;
     let graceTimer: NodeJS.Timeout | undefined;
@@ -132,6 +175,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
       let endAtS = Infinity;
       let flushAtS: number | undefined;
       let lastResultFinal = false;
+      /** The utterance's own stream is over; it still waits for the flushes' CloseStream answers. */
+      let over = false;
       let graces = 0;
       let armed = 0; // the grace timer that still counts; 0: none
       const armGraceIfNothingPending = () => {
@@ -145,14 +190,35 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
         graceTimer = setTimeout(endGrace, settings.finalizeGraceMs);
         draining.set(socket, () => (endGrace(), releasedOnce));
       };
+      /** The flush's answer goes to a socket of its own: the old one says its last words, the audio goes on here. */
+      const flushByCloseStream = () => {
+        const old = socket;
+        ending.set(old, { words: [], speechFinal: false, answersFlush: true });
+        old.closeStream();
+        socket = take(request.sampleRate, language);
+        target.socket = socket;
+        rotated = true;
+        utteranceStartS = socket.sentSeconds;
+        listen(socket);
+        lastResultFinal = false;
+        flushAtS = undefined;
+      };
       for (;;) {
+        if (over && ending.size === 0) break;
         const item = await inbox.next(signal);
-        if (item.kind === 'empty') break;
+        if (item.kind === 'empty') {
+          over = true;
+          continue;
+        }
         if (item.kind === 'grace') {
-          if (item.armed === armed) break;
+          if (item.armed === armed) over = true;
           continue;
         }
         if (item.kind === 'finalized') {
+          if (rotated) {
+            over = true; // its CloseStream answer is the rest
+            continue;
+          }
           finalizeSent = true;
           endAtS = socket.sentSeconds;
           armGraceIfNothingPending();
@@ -161,11 +227,36 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
         if (item.kind === 'flush') {
           // Nothing to flush before the first sample; once the audio ended, its own Finalize is the flush.
           if (!audio.ended && socket.sentSeconds > utteranceStartS + TIME_EPSILON_S) {
-            socket.finalize();
-            flushAtS = socket.sentSeconds;
+            if (flushingWith === 'closeStream') {
+              flushByCloseStream();
+            } else {
+              socket.finalize();
+              flushAtS = socket.sentSeconds;
+            }
           }
           continue;
         }
+        const closing = ending.get(item.from);
+        if (closing) {
+          // A socket saying its last words: its finals, then its Metadata (the end), are what the CloseStream asked for.
+          const { from } = item;
+          if (item.kind === 'message' && item.message.type === 'Results' && item.message.is_final) {
+            // The end's words go out as they come; a flush's are gathered into its one answer.
+            const event = closing.answersFlush ? undefined : resultEvent(item.message, false);
+            if (event) yield event;
+            const text = item.message.channel.alternatives[0]?.transcript.trim() ?? '';
+            if (closing.answersFlush && text) closing.words.push(text);
+            if (item.message.speech_final) closing.speechFinal = true;
+          }
+          if (item.kind === 'message' && item.message.type !== 'Metadata') continue;
+          ending.delete(from);
+          from.detach();
+          sockets.delete(from);
+          // A flush wants its answer even when empty (nothing more was said).
+          if (closing.answersFlush) yield { type: 'final', text: closing.words.join(' '), speechFinal: closing.speechFinal, flushed: true };
+          continue;
+        }
+        if (item.kind === 'ended' || item.from !== socket) continue;
         const { message } = item;
         if (isStale(message, utteranceStartS)) continue;
         if (message.type === 'Results') {
@@ -173,9 +264,20 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
           const coversToS = message.start + message.duration;
           const flushAnswered = message.from_finalize === true && flushAtS !== undefined && coversToS >= flushAtS - FLUSH_EPSILON_S;
           if (flushAnswered) flushAtS = undefined;
+          if (flushAtS !== undefined && message.is_final && spokeBefore(message, flushAtS)) {
+            // The endpoint answered what the Finalize asked for: that Finalize went unanswered.
+            flushAtS = undefined;
+            if (settings.flush === 'auto' && flushingWith === 'finalize') {
+              flushingWith = 'closeStream';
+              options.onFlushSwitched?.();
+            }
+          }
           const event = resultEvent(message, flushAnswered);
           if (event) yield event;
-          if (message.from_finalize && finalizeSent && coversToS >= endAtS - TIME_EPSILON_S) break;
+          if (message.from_finalize && finalizeSent && coversToS >= endAtS - TIME_EPSILON_S) {
+            over = true;
+            continue;
+          }
           armGraceIfNothingPending();
           continue;
         }
@@ -188,6 +290,10 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
       unlisten?.();
       clearTimeout(graceTimer);
       draining.delete(socket);
+      for (const s of ending.keys()) {
+        s.detach();
+        discard(s);
+      }
       // A socket is reused only after a clean finish: one left mid-utterance holds audio whose results would leak.
       release(socket, completed && !signal.aborted);
       released();
@@ -212,6 +318,9 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
     streaming: true,
     transcribe,
     warm,
+    get flushingWith() {
+      return flushingWith;
+    },
     async close() {
       closed = true;
       idle = undefined;
@@ -221,10 +330,11 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   };
 }
 
-/** Sends the utterance's audio as it comes (queued by the socket until it opens), then Finalize. */
+/** Sends the utterance's audio as it comes (queued by the socket until it opens), then ends its stream (target.endAudio). */
 async function streamAudio(
   audio: AsyncIterable<Int16Array>,
-  socket: DeepgramSocket,
+  /** The socket the audio goes to (a CloseStream flush moves it on to a fresh one), and how its stream ends. */
+  target: { socket: DeepgramSocket; endAudio(): void },
   inbox: Inbox<InboxItem>,
   state: { ended: boolean },
   stopped: () => boolean,
@@ -234,12 +344,12 @@ async function streamAudio(
     for await (const frame of audio) {
       if (stopped()) return;
       samples += frame.length;
-      socket.sendAudio(frame);
+      target.socket.sendAudio(frame);
     }
     if (stopped()) return;
     state.ended = true;
     if (samples === 0) return inbox.push({ kind: 'empty' });
-    socket.finalize();
+    target.endAudio();
     inbox.push({ kind: 'finalized' });
   } catch (err) {
     inbox.fail(err);
@@ -276,6 +386,11 @@ function isStale(message: ListenMessage, utteranceStartS: number): boolean {
     default:
       return false;
   }
+}
+
+/** The Results hold words said before `atS`: words the Finalize asked there should have brought. */
+function spokeBefore(message: Extract<ListenMessage, { type: 'Results' }>, atS: number): boolean {
+  return (message.channel.alternatives[0]?.words ?? []).some((w) => w.end <= atS + FLUSH_EPSILON_S);
 }
 
 /** `flushed`: it answers the engine's flush, which wants to hear even an empty one (nothing more was said). */

@@ -1,0 +1,71 @@
+// A Deepgram that never answers a Finalize (its docs say it "may"): the worker's flush 100 ms into the caller's
+// silence gets nothing back, so the first turn's words wait for Deepgram's endpoint. The worker notices, says so once,
+// and flushes with CloseStream from then on, which Deepgram always answers: the next turn's words come with the flush
+// again, not with the endpoint. With DEEPGRAM_FLUSH=finalize it never switches (the comparison that makes the first
+// half of this test mean something).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleEnv, makeTempDir, runConsole, speechWav, startFakes, tearDown, TEST_TIMEOUT_MS, type Fakes } from './console-support.ts';
+
+interface TraceLine {
+  utterance: number;
+  /** The words came with the STT's answer to the flush (absent: with its endpoint). */
+  sttFlushedAt?: number;
+}
+
+/** The worker's turn_trace lines (one per answered turn), in order. */
+function turnTraces(logs: string): TraceLine[] {
+  return logs
+    .split('\n')
+    .filter((line) => line.includes('"turn_trace"'))
+    .map((line) => JSON.parse(line) as TraceLine);
+}
+
+const switchLines = (logs: string) => logs.split('\n').filter((line) => line.includes('"stt_flush_switched"'));
+
+describe('console: a Deepgram that answers no Finalize', { timeout: TEST_TIMEOUT_MS * 2 }, () => {
+  let fakes: Fakes;
+  let dir: string;
+  let input: string;
+
+  beforeAll(async () => {
+    fakes = await startFakes();
+    dir = await makeTempDir('console-deaf-finalize');
+    input = await speechWav(dir, 'two-questions', [
+      { silenceMs: 1_000 },
+      { say: 'How far away is the moon' },
+      { silenceMs: 3_000 },
+      { say: 'How old is the sun' },
+      { silenceMs: 3_000 },
+    ]);
+  });
+  afterAll(() => tearDown(fakes, dir));
+
+  function deafDeepgram(): void {
+    fakes.reset();
+    fakes.deepgram.faults.push({ kind: 'ignoreFinalize', route: 'listen', times: 100 });
+    fakes.deepgram.script.pushTranscripts('how far away is the moon?', 'how old is the sun?');
+  }
+
+  it('after the first unanswered Finalize, the next turn\'s words come with the CloseStream flush, not the endpoint', async () => {
+    deafDeepgram();
+    const run = await runConsole({ input, dir, name: 'auto', env: consoleEnv(fakes), fast: false });
+    expect(run.report.history.filter((m) => m.role === 'user').map((m) => m.text)).toEqual(['how far away is the moon?', 'how old is the sun?']);
+    const traces = turnTraces(run.logs);
+    expect(traces, run.logs).toHaveLength(2);
+    // Turn 1: the flush went unanswered, the endpoint brought the words. Turn 2: the flush (a CloseStream) did.
+    expect([traces[0]!.sttFlushedAt === undefined, traces[1]!.sttFlushedAt !== undefined], run.logs).toEqual([true, true]);
+    expect(switchLines(run.logs)).toHaveLength(1);
+    // The kept socket, then one fresh socket per CloseStream flush (and one for the next utterance after it).
+    expect(fakes.deepgram.requests.filter((r) => r.route === 'listen').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('with DEEPGRAM_FLUSH=finalize it keeps asking with Finalize: both turns wait for the endpoint, on one socket', async () => {
+    deafDeepgram();
+    const run = await runConsole({ input, dir, name: 'finalize', env: consoleEnv(fakes, { DEEPGRAM_FLUSH: 'finalize' }), fast: false });
+    const traces = turnTraces(run.logs);
+    expect(traces, run.logs).toHaveLength(2);
+    expect(traces.map((t) => t.sttFlushedAt === undefined), run.logs).toEqual([true, true]);
+    expect(switchLines(run.logs)).toEqual([]);
+    expect(fakes.deepgram.requests.filter((r) => r.route === 'listen')).toHaveLength(1);
+  });
+});
