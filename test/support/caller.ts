@@ -74,6 +74,8 @@ export class Caller {
   /** True once somebody (the agent) subscribed to the microphone. */
   heardByAgent = false;
   readonly #mic = new AudioSource(MIC_RATE, 1);
+  #captionsBegun = 0;
+  readonly #captionOrder = new WeakMap<Caption, number>();
   readonly #stop = new AbortController();
   #queue: Int16Array[] = [];
   #onQueueDrained: ((outAtMs: number) => void) | undefined;
@@ -103,9 +105,16 @@ export class Caller {
     });
     this.room.on(RoomEvent.LocalTrackSubscribed, () => (this.heardByAgent = true));
     this.room.registerTextStreamHandler('lk.transcription', (reader, from) => {
-      void reader.readAll().then((text) =>
-        this.captions.push({ identity: from.identity, text, attributes: reader.info.attributes ?? {}, atMs: performance.now() }),
-      );
+      // In the order the streams began (the agent sends one after the other), not the order their reads finish: two
+      // short streams can finish reading the other way round.
+      const order = this.#captionsBegun++;
+      void reader.readAll().then((text) => {
+        const caption = { identity: from.identity, text, attributes: reader.info.attributes ?? {}, atMs: performance.now() };
+        this.#captionOrder.set(caption, order);
+        const at = this.captions.findIndex((c) => this.#captionOrder.get(c)! > order);
+        if (at === -1) this.captions.push(caption);
+        else this.captions.splice(at, 0, caption);
+      });
     });
   }
 
