@@ -155,7 +155,9 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
     /** The live socket was opened by a CloseStream flush: it ends its stream the same way (no grace to guess at). */
     let rotated = false;
     const target = {
-      socket,
+      get socket() {
+        return socket;
+      },
       endAudio: () => {
         if (!rotated) return socket.finalize();
         ending.set(socket, { words: [], speechFinal: false, answersFlush: false });
@@ -196,7 +198,6 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
         ending.set(old, { words: [], speechFinal: false, answersFlush: true });
         old.closeStream();
         socket = take(request.sampleRate, language);
-        target.socket = socket;
         rotated = true;
         utteranceStartS = socket.sentSeconds;
         listen(socket);

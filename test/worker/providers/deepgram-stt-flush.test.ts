@@ -1,0 +1,168 @@
+// The Deepgram adapter's flush while the caller is silent but the audio goes on, through the REAL @deepgram/sdk 5.x
+// against the fake: Finalize's answer as a flushed final, a Deepgram that leaves Finalize unanswered, and the
+// CloseStream flush ('auto' after an unanswered Finalize, or 'closeStream' always) that goes on in a fresh socket.
+import { describe, expect, it } from 'vitest';
+import { sleep, waitFor } from '../../support/wait.ts';
+import type { DeepgramStt } from '../../../worker/providers/stt/deepgram.ts';
+import type { SttEvent } from '../../../worker/providers/types.ts';
+import { FlushRequester } from '../../../worker/providers/flush-requests.ts';
+import { concatPcm } from '../../../worker/audio/frames.ts';
+import { SAMPLE_RATE, dedicatedFake, endpointedUtterance, fake, finals, frames, listens, provider, realTimeSilence, silence, tone, transcribe, useFakeDeepgram } from './deepgram-harness.ts';
+
+useFakeDeepgram();
+
+describe('createDeepgramStt: a flush while the audio goes on (the caller fell silent)', () => {
+  /** Speech, a pause in which the flush is asked, then the pause goes on in real time until `until()` or 1 s. */
+  async function* pauseWithFlush(flush: FlushRequester, until: () => boolean, speech = tone(600)): AsyncGenerator<Int16Array> {
+    yield* frames(speech);
+    yield* frames(silence(100));
+    flush.request();
+    for (let i = 0; i < 50 && !until(); i++) {
+      yield silence(20);
+      await sleep(20);
+    }
+  }
+
+  async function run(dg: DeepgramStt, audio: (events: SttEvent[]) => AsyncIterable<Int16Array>, flush: FlushRequester) {
+    const events: SttEvent[] = [];
+    let finalsWhileStreaming = 0;
+    let audioOver = false;
+    const source = audio(events);
+    const tracked = (async function* () {
+      yield* source;
+      audioOver = true;
+    })();
+    for await (const ev of dg.transcribe({ audio: tracked, sampleRate: SAMPLE_RATE, flush }, AbortSignal.timeout(5_000))) {
+      events.push(ev);
+      if (ev.type === 'final' && !audioOver) finalsWhileStreaming++;
+    }
+    return { events, finalsWhileStreaming };
+  }
+
+  it('answers with the words so far as a flushed final before the audio ends, then ends on the end\'s own Finalize', async () => {
+    fake.script.pushTranscripts('book a table for two');
+    const dg = provider();
+    const flush = new FlushRequester();
+    const { events, finalsWhileStreaming } = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+    // Before Deepgram's own 300 ms endpoint: the flush's answer, not a speech_final.
+    expect(finals(events)).toEqual([{ type: 'final', text: 'book a table for two', speechFinal: false, flushed: true }]);
+    expect(finalsWhileStreaming).toBe(1);
+    // The socket is clean for the next utterance (its end was answered, not abandoned).
+    fake.script.pushTranscripts('and a window seat');
+    const next = await transcribe(dg, frames(concatPcm([silence(400), endpointedUtterance()])));
+    expect(finals(next.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: true }]);
+    expect(listens()).toHaveLength(1);
+    // Finalize was answered: 'auto' keeps it, and its one socket.
+    expect(dg.flushingWith).toBe('finalize');
+  });
+
+  it('speech after the flush is transcribed on: the flush answered one part, the rest comes as the stream goes on', async () => {
+    fake.script.pushTranscripts('book a table', 'for two');
+    const dg = provider();
+    const flush = new FlushRequester();
+    const { events } = await run(dg, async function* (evs) {
+      yield* pauseWithFlush(flush, () => evs.some((e) => e.type === 'final'));
+      // Well past the endpointing silence, then more speech: a sentence of its own in the fake's script.
+      yield* frames(silence(400));
+      yield* frames(endpointedUtterance());
+    }, flush);
+    expect(finals(events)).toEqual([
+      { type: 'final', text: 'book a table', speechFinal: false, flushed: true },
+      { type: 'final', text: 'for two', speechFinal: true },
+    ]);
+  });
+
+  it('a Deepgram that never answers a Finalize: no flushed final, the endpoint\'s speech_final still comes, the stream still ends', async () => {
+    const deaf = await dedicatedFake({});
+    deaf.faults.push({ kind: 'ignoreFinalize', route: 'listen' });
+    deaf.script.pushTranscripts('nobody flushes this');
+    const dg = provider({ finalizeGraceMs: 50 }, deaf.url);
+    const flush = new FlushRequester();
+    const { events } = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+    expect(finals(events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: true }]);
+  });
+
+  it('auto: after a Finalize went unanswered, the next flush is a CloseStream, whose answer brings the words before the endpoint', async () => {
+    const deaf = await dedicatedFake({});
+    deaf.faults.push({ kind: 'ignoreFinalize', route: 'listen', times: 100 });
+    deaf.script.pushTranscripts('nobody flushes this', 'closing brings it');
+    let switches = 0;
+    const dg = provider({ finalizeGraceMs: 50, onFlushSwitched: () => switches++ }, deaf.url);
+    const flush = new FlushRequester();
+    const first = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+    // The endpoint's answer, 300 ms into the pause: what the flush at 100 ms asked for never came.
+    expect(finals(first.events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: true }]);
+    expect(dg.flushingWith).toBe('closeStream');
+
+    const second = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+    // No speech_final: the words are the closing socket's, asked for at 100 ms, not the endpoint's.
+    expect(finals(second.events)).toEqual([{ type: 'final', text: 'closing brings it', speechFinal: false, flushed: true }]);
+    expect(second.finalsWhileStreaming).toBe(1);
+    // The first socket, then the fresh one the rest of the pause went to (its own end closed it the same way).
+    expect(deaf.requests.filter((r) => r.route === 'listen')).toHaveLength(2);
+    expect(switches).toBe(1); // told once, for the operator's log
+
+  });
+
+  it('close-stream: the flush is answered by the closing socket, and speech after it is transcribed on a fresh one', async () => {
+    fake.script.pushTranscripts('book a table', 'for two', 'and a window seat');
+    const dg = provider({ flush: 'closeStream' });
+    const flush = new FlushRequester();
+    const { events } = await run(dg, async function* (evs) {
+      yield* pauseWithFlush(flush, () => evs.some((e) => e.type === 'final'));
+      // Past the endpointing silence in real time too: the fake hears a new sentence, not the old one going on.
+      yield* realTimeSilence(400);
+      yield* frames(endpointedUtterance());
+    }, flush);
+    expect(finals(events)).toEqual([
+      { type: 'final', text: 'book a table', speechFinal: false, flushed: true },
+      { type: 'final', text: 'for two', speechFinal: true },
+    ]);
+    expect(listens()).toHaveLength(2);
+    // Nothing of the utterance is left on a socket: the next one starts clean (and opens its own).
+    const next = await transcribe(dg, frames(endpointedUtterance()));
+    expect(finals(next.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: true }]);
+  });
+
+  it('close-stream: the caller going on at once is the same sentence (the fake\'s script line is not taken twice)', async () => {
+    fake.script.pushTranscripts('book a table for two', 'and a window seat');
+    const dg = provider({ flush: 'closeStream' });
+    const flush = new FlushRequester();
+    const { events } = await run(dg, async function* (evs) {
+      yield* frames(tone(600));
+      yield* frames(silence(100));
+      flush.request();
+      await waitFor('the flush answered', () => evs.some((e) => e.type === 'final'), 2_000);
+      yield* frames(endpointedUtterance()); // the rest of the sentence, inside the endpointing silence
+    }, flush);
+    expect(finals(events)).toEqual([{ type: 'final', text: 'book a table for two', speechFinal: false, flushed: true }]);
+    const next = await transcribe(dg, frames(endpointedUtterance()));
+    expect(finals(next.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: true }]);
+  });
+
+  it('close-stream: speech still pending when the audio ends comes with the closing answer of the fresh socket', async () => {
+    fake.script.pushTranscripts('book a table', 'for four');
+    const dg = provider({ flush: 'closeStream' });
+    const flush = new FlushRequester();
+    const { events } = await run(dg, async function* (evs) {
+      yield* pauseWithFlush(flush, () => evs.some((e) => e.type === 'final'));
+      yield* realTimeSilence(400);
+      yield* frames(tone(400)); // the audio ends mid-word: only the CloseStream's answer can hold it
+    }, flush);
+    expect(finals(events)).toEqual([
+      { type: 'final', text: 'book a table', speechFinal: false, flushed: true },
+      { type: 'final', text: 'for four', speechFinal: false },
+    ]);
+  });
+
+  it('a flush before any audio sends nothing (Deepgram has nothing to flush): the utterance goes as usual', async () => {
+    fake.script.pushTranscripts('plain utterance');
+    const dg = provider();
+    const flush = new FlushRequester();
+    const { events } = await run(dg, async function* () {
+      flush.request();
+      yield* frames(endpointedUtterance());
+    }, flush);
+    expect(finals(events)).toEqual([{ type: 'final', text: 'plain utterance', speechFinal: true }]);
+  });
+});
