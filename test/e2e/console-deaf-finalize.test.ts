@@ -20,6 +20,9 @@ function turnTraces(logs: string): TraceLine[] {
     .map((line) => JSON.parse(line) as TraceLine);
 }
 
+const userWords = (run: { report: { history: { role: string; text: string }[] } }) =>
+  run.report.history.filter((m) => m.role === 'user').map((m) => m.text);
+
 const switchLines = (logs: string) => logs.split('\n').filter((line) => line.includes('"stt_flush_switched"'));
 
 describe('console: a Deepgram that answers no Finalize', { timeout: TEST_TIMEOUT_MS * 2 }, () => {
@@ -33,7 +36,8 @@ describe('console: a Deepgram that answers no Finalize', { timeout: TEST_TIMEOUT
     input = await speechWav(dir, 'two-questions', [
       { silenceMs: 1_000 },
       { say: 'How far away is the moon' },
-      { silenceMs: 3_000 },
+      // The answer (about 3 s of the fake's audio) is over before the next question: no talk over it.
+      { silenceMs: 4_000 },
       { say: 'How old is the sun' },
       { silenceMs: 3_000 },
     ]);
@@ -49,7 +53,7 @@ describe('console: a Deepgram that answers no Finalize', { timeout: TEST_TIMEOUT
   it('after the first unanswered Finalize, the next turn\'s words come with the CloseStream flush, not the endpoint', async () => {
     deafDeepgram();
     const run = await runConsole({ input, dir, name: 'auto', env: consoleEnv(fakes), fast: false });
-    expect(run.report.history.filter((m) => m.role === 'user').map((m) => m.text)).toEqual(['how far away is the moon?', 'how old is the sun?']);
+    expect(userWords(run), run.logs).toEqual(['how far away is the moon?', 'how old is the sun?']);
     const traces = turnTraces(run.logs);
     expect(traces, run.logs).toHaveLength(2);
     // Turn 1: the flush went unanswered, the endpoint brought the words. Turn 2: the flush (a CloseStream) did.
@@ -59,13 +63,17 @@ describe('console: a Deepgram that answers no Finalize', { timeout: TEST_TIMEOUT
     expect(fakes.deepgram.requests.filter((r) => r.route === 'listen').length).toBeGreaterThanOrEqual(2);
   });
 
-  it('with DEEPGRAM_FLUSH=finalize it keeps asking with Finalize: both turns wait for the endpoint, on one socket', async () => {
+  it('with DEEPGRAM_FLUSH=finalize it keeps asking with Finalize: both turns wait for the endpoint, no word lost', async () => {
     deafDeepgram();
     const run = await runConsole({ input, dir, name: 'finalize', env: consoleEnv(fakes, { DEEPGRAM_FLUSH: 'finalize' }), fast: false });
+    expect(userWords(run), run.logs).toEqual(['how far away is the moon?', 'how old is the sun?']);
     const traces = turnTraces(run.logs);
     expect(traces, run.logs).toHaveLength(2);
     expect(traces.map((t) => t.sttFlushedAt === undefined), run.logs).toEqual([true, true]);
     expect(switchLines(run.logs)).toEqual([]);
-    expect(fakes.deepgram.requests.filter((r) => r.route === 'listen')).toHaveLength(1);
+    // No socket per flush. (A turn whose audio ended before Deepgram's endpoint gets its words with a CloseStream
+    // after the grace, on that socket: the next turn then opens one. Where the turn ends against the endpoint
+    // depends on the voice's tail, so the count is bounded, not exact.)
+    expect(fakes.deepgram.requests.filter((r) => r.route === 'listen').length).toBeLessThanOrEqual(2);
   });
 });

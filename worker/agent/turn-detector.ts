@@ -39,6 +39,7 @@ export interface Utterance {
   readonly startedAtMs: number;
   /** Began while the agent was thinking or speaking: a backchannel unless it grows into a barge-in. */
   readonly overAgent: boolean;
+  /** It grew into a turn of its own: it cut the agent off, or went on long enough after the agent finished. */
   bargedIn: boolean;
   /** It cut an answer that had not started playing: if it turns out to be no turn (a cough), that answer is redone. */
   cutThinking: boolean;
@@ -266,10 +267,16 @@ export class TurnDetector {
   #judgeTalkOver(open: Open, nowMs: number): void {
     const u = open.u;
     const agent = this.#o.agent();
-    if (!u.overAgent || u.bargedIn || !agent.busy) return;
+    if (!u.overAgent || u.bargedIn) return;
     // The utterance's audio runs on through the silence the VAD waits out before ending it: that is not speech, and
     // counting it would turn a short sound over the agent into a barge-in.
     const spokenMs = samplesToMs(this.#tap.receivedSamples - open.onsetSample, this.#o.sampleRate) - this.#o.vad.trailingSilenceMs;
+    if (!agent.busy) {
+      // The agent finished while the caller went on: a question begun over its last words is the caller's turn (there
+      // is nothing left to cut), by the same measure as a barge-in; a short sound across the end is still none.
+      if (spokenMs >= this.#o.bargeInMinMs) u.bargedIn = true;
+      return;
+    }
     // Still thinking: the caller has more to say, so an answer to half a sentence must not start playing at all.
     // A greeting or an idle prompt gives way at once. Otherwise only speech long enough to be meant cuts the agent off.
     if (agent.thinking || agent.yieldsAtOnce || spokenMs >= this.#o.bargeInMinMs) {

@@ -56,6 +56,33 @@ describe('conversation engine (fast harness)', () => {
     expect(run.history.some((m) => m.role === 'user' && m.text.includes('mhm'))).toBe(false);
   });
 
+  // The answer "It is noon." (11 characters at 100 ms) plays from about 2.05 s to 3.15 s.
+  const overTheEnd = (caller: { speakMs: number }) =>
+    runEngine({
+      caller: [{ silenceMs: 500 }, { speakMs: 1_000 }, { silenceMs: 1_400 }, caller],
+      stt: [finalAt(1_500, 'what time is it'), finalAt(caller.speakMs, caller.speakMs > 400 ? 'and what day is it' : 'mhm')],
+      llm: [{ tokens: ['It is noon.'] }, { tokens: ['Tuesday.'] }],
+      tts: { msPerChar: 100 },
+    });
+
+  it('a question begun over the agent\'s last words, going on after it finished, is the caller\'s turn', async () => {
+    const run = await overTheEnd({ speakMs: 1_200 });
+    // It began (onset 2.9 s, confirmed 100 ms later) while the agent spoke, with less than BARGE_IN_MIN_MS over it.
+    const finished = run.stateAt('listening', 2_100)!;
+    expect(finished).toBeGreaterThan(3_000);
+    expect(finished).toBeLessThan(2_900 + 400);
+    expect(run.happenings.some((h) => h.kind === 'clear')).toBe(false);
+    expect(run.llm.calls.map((c) => c.request.messages.at(-1)!.text)).toEqual(['what time is it', 'and what day is it']);
+    expect(run.history.at(-1)).toMatchObject({ role: 'assistant', text: 'Tuesday.' });
+  });
+
+  it('a short sound across the end of the agent\'s answer is still no turn', async () => {
+    const run = await overTheEnd({ speakMs: 250 });
+    expect(run.stateAt('listening', 2_100)).toBeGreaterThan(3_000);
+    expect(run.llm.calls).toHaveLength(1);
+    expect(run.history.some((m) => m.role === 'user' && m.text.includes('mhm'))).toBe(false);
+  });
+
   it('false interruption (today): a sound that cut an answer still thinking, but had no words, gets that answer redone', async () => {
     const run = await runEngine({
       // The turn ends at 1.8 s and the LLM takes 800 ms; a cough at 2.1 s lands while the agent thinks.

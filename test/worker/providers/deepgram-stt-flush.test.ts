@@ -1,6 +1,7 @@
 // The Deepgram adapter's flush while the caller is silent but the audio goes on, through the REAL @deepgram/sdk 5.x
 // against the fake: Finalize's answer as a flushed final, a Deepgram that leaves Finalize unanswered, and the
-// CloseStream flush ('auto' after an unanswered Finalize, or 'closeStream' always) that goes on in a fresh socket.
+// CloseStream flush ('auto' after an unanswered Finalize, or 'closeStream' always) that goes on in a fresh socket;
+// and the utterance's end where Finalize goes unanswered (a CloseStream gets the words).
 import { describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../../support/wait.ts';
 import type { DeepgramStt } from '../../../worker/providers/stt/deepgram.ts';
@@ -11,34 +12,34 @@ import { SAMPLE_RATE, dedicatedFake, endpointedUtterance, fake, finals, frames, 
 
 useFakeDeepgram();
 
+/** Speech, a pause in which the flush is asked, then the pause goes on in real time until `until()` or 1 s. */
+async function* pauseWithFlush(flush: FlushRequester, until: () => boolean, speech = tone(600)): AsyncGenerator<Int16Array> {
+  yield* frames(speech);
+  yield* frames(silence(100));
+  flush.request();
+  for (let i = 0; i < 50 && !until(); i++) {
+    yield silence(20);
+    await sleep(20);
+  }
+}
+
+async function run(dg: DeepgramStt, audio: (events: SttEvent[]) => AsyncIterable<Int16Array>, flush: FlushRequester) {
+  const events: SttEvent[] = [];
+  let finalsWhileStreaming = 0;
+  let audioOver = false;
+  const source = audio(events);
+  const tracked = (async function* () {
+    yield* source;
+    audioOver = true;
+  })();
+  for await (const ev of dg.transcribe({ audio: tracked, sampleRate: SAMPLE_RATE, flush }, AbortSignal.timeout(5_000))) {
+    events.push(ev);
+    if (ev.type === 'final' && !audioOver) finalsWhileStreaming++;
+  }
+  return { events, finalsWhileStreaming };
+}
+
 describe('createDeepgramStt: a flush while the audio goes on (the caller fell silent)', () => {
-  /** Speech, a pause in which the flush is asked, then the pause goes on in real time until `until()` or 1 s. */
-  async function* pauseWithFlush(flush: FlushRequester, until: () => boolean, speech = tone(600)): AsyncGenerator<Int16Array> {
-    yield* frames(speech);
-    yield* frames(silence(100));
-    flush.request();
-    for (let i = 0; i < 50 && !until(); i++) {
-      yield silence(20);
-      await sleep(20);
-    }
-  }
-
-  async function run(dg: DeepgramStt, audio: (events: SttEvent[]) => AsyncIterable<Int16Array>, flush: FlushRequester) {
-    const events: SttEvent[] = [];
-    let finalsWhileStreaming = 0;
-    let audioOver = false;
-    const source = audio(events);
-    const tracked = (async function* () {
-      yield* source;
-      audioOver = true;
-    })();
-    for await (const ev of dg.transcribe({ audio: tracked, sampleRate: SAMPLE_RATE, flush }, AbortSignal.timeout(5_000))) {
-      events.push(ev);
-      if (ev.type === 'final' && !audioOver) finalsWhileStreaming++;
-    }
-    return { events, finalsWhileStreaming };
-  }
-
   it('answers with the words so far as a flushed final before the audio ends, then ends on the end\'s own Finalize', async () => {
     fake.script.pushTranscripts('book a table for two');
     const dg = provider();
@@ -98,8 +99,9 @@ describe('createDeepgramStt: a flush while the audio goes on (the caller fell si
     // No speech_final: the words are the closing socket's, asked for at 100 ms, not the endpoint's.
     expect(finals(second.events)).toEqual([{ type: 'final', text: 'closing brings it', speechFinal: false, flushed: true }]);
     expect(second.finalsWhileStreaming).toBe(1);
-    // The first socket, then the fresh one the rest of the pause went to (its own end closed it the same way).
-    expect(deaf.requests.filter((r) => r.route === 'listen')).toHaveLength(2);
+    // The first socket (closed at its end, once switched), the second utterance's, and the fresh one the rest of its
+    // pause went to (its own end closed it the same way).
+    expect(deaf.requests.filter((r) => r.route === 'listen')).toHaveLength(3);
     expect(switches).toBe(1); // told once, for the operator's log
 
   });
@@ -164,5 +166,64 @@ describe('createDeepgramStt: a flush while the audio goes on (the caller fell si
       yield* frames(endpointedUtterance());
     }, flush);
     expect(finals(events)).toEqual([{ type: 'final', text: 'plain utterance', speechFinal: true }]);
+  });
+});
+
+describe('createDeepgramStt: the end of an utterance with a Deepgram that leaves Finalize unanswered', () => {
+  /** Speech, then less silence than Deepgram's 300 ms endpointing: only a flush can bring the words. */
+  const cutShort = () => frames(concatPcm([tone(600), silence(100)]));
+
+  async function deafFake(script: string[]) {
+    const deaf = await dedicatedFake({});
+    deaf.faults.push({ kind: 'ignoreFinalize', route: 'listen', times: 100 });
+    deaf.script.pushTranscripts(...script);
+    return deaf;
+  }
+
+  for (const flush of ['finalize', 'auto'] as const) {
+    it(`${flush}: the end's Finalize unanswered with words pending, a CloseStream brings them after the grace`, async () => {
+      const deaf = await deafFake(['nobody flushes this', 'the next one']);
+      let switches = 0;
+      const dg = provider({ flush, finalizeGraceMs: 50, onFlushSwitched: () => switches++ }, deaf.url);
+      // Without the CloseStream the stream would wait for an endpoint that never comes, until this signal aborts it.
+      const first = await transcribe(dg, cutShort(), AbortSignal.timeout(3_000));
+      expect(first.error).toBeUndefined();
+      expect(finals(first.events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: false }]);
+      // Only 'auto' may change how it asks; 'finalize' keeps Finalize for flushes as the operator said.
+      expect([dg.flushingWith, switches]).toEqual(flush === 'auto' ? ['closeStream', 1] : ['finalize', 0]);
+      // That socket was closed; the next utterance opens another and is transcribed as usual. (Its speech starts past
+      // the endpointing silence in wall time too, or the fake would hear the cut sentence going on.)
+      const next = await transcribe(dg, (async function* () {
+        yield* realTimeSilence(400);
+        yield* frames(endpointedUtterance());
+      })(), AbortSignal.timeout(3_000));
+      expect(finals(next.events)).toEqual([{ type: 'final', text: 'the next one', speechFinal: true }]);
+      expect(deaf.requests.filter((r) => r.route === 'listen')).toHaveLength(2);
+    });
+  }
+
+  it('auto, once switched: the end is a CloseStream at once, flush or no flush (one can come too late, after the audio)', async () => {
+    const deaf = await deafFake(['nobody flushes this', 'closing brings it']);
+    // A grace longer than the test's signal: an end that waited on a Finalize would be aborted, not answered.
+    const dg = provider({ finalizeGraceMs: 10_000 }, deaf.url);
+    const flush = new FlushRequester();
+    const first = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+    expect(finals(first.events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: true }]);
+    expect(dg.flushingWith).toBe('closeStream');
+    // No flush reaches the provider before the audio ends (on a loaded machine the request can come after it).
+    await sleep(400); // past the endpointing silence in wall time: a new sentence for the fake
+    const second = await transcribe(dg, cutShort(), AbortSignal.timeout(3_000));
+    expect(second.error).toBeUndefined();
+    expect(finals(second.events)).toEqual([{ type: 'final', text: 'closing brings it', speechFinal: false }]);
+  });
+
+  it('a Deepgram that answers Finalize only with audio pending: an utterance of silence ends after the grace, no switch', async () => {
+    const quiet = await dedicatedFake({});
+    quiet.faults.push({ kind: 'quietFinalize', route: 'listen', times: 100 });
+    const dg = provider({ finalizeGraceMs: 50 }, quiet.url);
+    const outcome = await transcribe(dg, frames(silence(300)), AbortSignal.timeout(3_000));
+    expect(outcome.error).toBeUndefined();
+    expect(finals(outcome.events)).toEqual([]);
+    expect(dg.flushingWith).toBe('finalize');
   });
 });

@@ -14,9 +14,13 @@
 // - A Deepgram that leaves such a Finalize unanswered would leave the words to its endpoint (300 ms of silence, not
 //   the engine's 100). CloseStream is always answered, so a flush can be that instead (`flush: 'closeStream'`): the
 //   socket's last Results answer the flush, and the audio goes on into a fresh socket, which the utterance's end
-//   closes the same way. By default (`'auto'`) the
-//   provider flushes with Finalize until one goes unanswered, then with CloseStream: a new connection per flush is
-//   paid only where Finalize is not kept.
+//   closes the same way. By default (`'auto'`) the provider flushes with Finalize until one goes unanswered, then
+//   with CloseStream: a new connection per flush is paid only where Finalize is not kept. Once it flushes so, the
+//   utterance's end is a CloseStream too, flush or no flush.
+// - The end's Finalize, unanswered while words are pending, would leave them to an endpoint that never comes (the
+//   audio stopped before Deepgram heard enough silence). After the grace a CloseStream asks for them instead. Its
+//   answer always holds a Results, even empty: a socket that sends none for the whole utterance is a Deepgram that
+//   takes audio without transcribing it, a failure (the chain replays the utterance), not silence.
 import { DeepgramClient } from '@deepgram/sdk';
 import { ProviderError } from '../../fallback/errors.ts';
 import { Inbox } from '../inbox.ts';
@@ -37,7 +41,10 @@ export interface DeepgramSttOptions {
   smartFormat?: boolean;
   /** KeepAlive cadence on a quiet socket; keep it under half of Deepgram's ~10 s idle limit. */
   keepAliveIntervalMs?: number;
-  /** How long to wait for a from_finalize that may never come, when nothing was pending. */
+  /**
+   * How long the end's Finalize may go unanswered. With nothing pending the utterance then ends; with words pending a
+   * CloseStream asks for them instead (always answered), so a Deepgram that ignores Finalize loses no words.
+   */
   finalizeGraceMs?: number;
   /** The SDK's handshake deadline: a backstop behind the engine's. */
   connectTimeoutMs?: number;
@@ -66,17 +73,30 @@ const TIME_EPSILON_S = 0.005;
 /** A flush's answer may stop short of the exact sample it was asked at (audio is processed in frames). */
 const FLUSH_EPSILON_S = 0.05;
 
+/** A socket sent CloseStream: for a flush (its words answer it), at the audio's end, or as the end's Finalize rescue. */
+interface Closing {
+  words: string[];
+  speechFinal: boolean;
+  why: 'flush' | 'end' | 'rescue';
+  /** Where this utterance began on that socket (what came before is an earlier utterance's). */
+  startS: number;
+  /** Results it sent since (a CloseStream is answered with one, even empty: none at all is a Deepgram gone quiet). */
+  results: number;
+}
+
 type InboxItem =
   | { kind: 'message'; message: ListenMessage; from: DeepgramSocket }
   /** A socket told to CloseStream at a flush closed cleanly: everything it owed has come. */
   | { kind: 'ended'; from: DeepgramSocket }
-  /** The audio ended and Finalize went out. */
-  | { kind: 'finalized' }
+  /** The audio ended and its stream was asked to end: by Finalize (the socket is kept) or CloseStream (it closes). */
+  | { kind: 'finalized'; by: 'finalize' | 'closeStream' }
   /** The engine asked for the words so far (the audio goes on). */
   | { kind: 'flush' }
   /** The audio ended without a single sample: nothing to wait for. */
   | { kind: 'empty' }
-  | { kind: 'grace'; armed: number };
+  | { kind: 'grace'; armed: number }
+  /** The end's Finalize went unanswered with words pending: CloseStream asks for them. */
+  | { kind: 'rescue'; armed: number };
 
 export interface DeepgramStt extends SttProvider {
   close(): Promise<void>;
@@ -132,6 +152,13 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
     sockets.delete(socket);
   }
 
+  /** 'auto' learns that this Deepgram leaves Finalize unanswered: every flush from now on is a CloseStream. */
+  function finalizeWentUnanswered(): void {
+    if (settings.flush !== 'auto' || flushingWith !== 'finalize') return;
+    flushingWith = 'closeStream';
+    options.onFlushSwitched?.();
+  }
+
   async function* transcribe(request: SttRequest, signal: AbortSignal): AsyncGenerator<SttEvent> {
     signal.throwIfAborted();
     if (closed) throw new ProviderError('deepgram', 'permanent', 'the provider was closed');
@@ -151,17 +178,26 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
     let finished = false;
     const audio = { ended: false };
     /** Sockets that were sent CloseStream, with the final words they sent since: a flush's answer, or the end's words. */
-    const ending = new Map<DeepgramSocket, { words: string[]; speechFinal: boolean; answersFlush: boolean }>();
+    const ending = new Map<DeepgramSocket, Closing>();
+    const closeLive = (why: Closing['why']) => {
+      ending.set(socket, { words: [], speechFinal: false, why, startS: utteranceStartS, results: 0 });
+      socket.closeStream();
+    };
     /** The live socket was opened by a CloseStream flush: it ends its stream the same way (no grace to guess at). */
     let rotated = false;
     const target = {
       get socket() {
         return socket;
       },
-      endAudio: () => {
-        if (!rotated) return socket.finalize();
-        ending.set(socket, { words: [], speechFinal: false, answersFlush: false });
-        socket.closeStream();
+      // Where Finalize is known to go unanswered, the end asks with CloseStream too: a Finalize would leave the words
+      // to an endpoint that never comes once the audio stopped.
+      endAudio: (): 'finalize' | 'closeStream' => {
+        if (!rotated && flushingWith === 'finalize') {
+          socket.finalize();
+          return 'finalize';
+        }
+        closeLive('end');
+        return 'closeStream';
       },
     };
     const unlisten = request.flush?.listen(() => inbox.push({ kind: 'flush' }));
@@ -177,26 +213,31 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
       let endAtS = Infinity;
       let flushAtS: number | undefined;
       let lastResultFinal = false;
+      /** Any Results about this utterance came (even empty ones): Deepgram is hearing it. */
+      let heardResults = false;
       /** The utterance's own stream is over; it still waits for the flushes' CloseStream answers. */
       let over = false;
       let graces = 0;
       let armed = 0; // the grace timer that still counts; 0: none
-      const armGraceIfNothingPending = () => {
+      /** After the end's Finalize: how long its answer may take (each new result starts the wait again). */
+      const armFinalizeWait = () => {
         clearTimeout(graceTimer);
         armed = 0;
         draining.delete(socket);
-        if (!finalizeSent || !lastResultFinal) return;
+        if (!finalizeSent || over) return;
         const token = ++graces;
         armed = token;
+        if (!lastResultFinal) {
+          graceTimer = setTimeout(() => inbox.push({ kind: 'rescue', armed: token }), settings.finalizeGraceMs);
+          return;
+        }
         const endGrace = () => inbox.push({ kind: 'grace', armed: token });
         graceTimer = setTimeout(endGrace, settings.finalizeGraceMs);
         draining.set(socket, () => (endGrace(), releasedOnce));
       };
       /** The flush's answer goes to a socket of its own: the old one says its last words, the audio goes on here. */
       const flushByCloseStream = () => {
-        const old = socket;
-        ending.set(old, { words: [], speechFinal: false, answersFlush: true });
-        old.closeStream();
+        closeLive('flush');
         socket = take(request.sampleRate, language);
         rotated = true;
         utteranceStartS = socket.sentSeconds;
@@ -215,14 +256,21 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
           if (item.armed === armed) over = true;
           continue;
         }
+        if (item.kind === 'rescue') {
+          if (item.armed !== armed) continue;
+          armed = 0;
+          over = true; // the CloseStream's answer is the rest
+          closeLive('rescue');
+          continue;
+        }
         if (item.kind === 'finalized') {
-          if (rotated) {
+          if (item.by === 'closeStream') {
             over = true; // its CloseStream answer is the rest
             continue;
           }
           finalizeSent = true;
           endAtS = socket.sentSeconds;
-          armGraceIfNothingPending();
+          armFinalizeWait();
           continue;
         }
         if (item.kind === 'flush') {
@@ -241,20 +289,28 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
         if (closing) {
           // A socket saying its last words: its finals, then its Metadata (the end), are what the CloseStream asked for.
           const { from } = item;
-          if (item.kind === 'message' && item.message.type === 'Results' && item.message.is_final) {
+          if (item.kind === 'message' && item.message.type === 'Results' && !isStale(item.message, closing.startS)) closing.results++;
+          if (item.kind === 'message' && item.message.type === 'Results' && item.message.is_final && !isStale(item.message, closing.startS)) {
             // The end's words go out as they come; a flush's are gathered into its one answer.
-            const event = closing.answersFlush ? undefined : resultEvent(item.message, false);
+            const event = closing.why === 'flush' ? undefined : resultEvent(item.message, false);
             if (event) yield event;
             const text = item.message.channel.alternatives[0]?.transcript.trim() ?? '';
-            if (closing.answersFlush && text) closing.words.push(text);
+            if (text) closing.words.push(text);
             if (item.message.speech_final) closing.speechFinal = true;
           }
           if (item.kind === 'message' && item.message.type !== 'Metadata') continue;
           ending.delete(from);
           from.detach();
           sockets.delete(from);
+          // Not a word about the utterance's audio, not even for a CloseStream: Deepgram accepts audio but does not
+          // transcribe it. The chain replays the utterance elsewhere rather than take it for silence.
+          if (closing.why === 'rescue' && closing.results === 0 && !heardResults) {
+            throw new ProviderError('deepgram', 'timeout', `no Results for ${from.sentSeconds.toFixed(1)} s of audio, not even after CloseStream`);
+          }
+          // Words that only the CloseStream brought: the end's Finalize had left them unanswered.
+          if (closing.why === 'rescue' && closing.words.length > 0) finalizeWentUnanswered();
           // A flush wants its answer even when empty (nothing more was said).
-          if (closing.answersFlush) yield { type: 'final', text: closing.words.join(' '), speechFinal: closing.speechFinal, flushed: true };
+          if (closing.why === 'flush') yield { type: 'final', text: closing.words.join(' '), speechFinal: closing.speechFinal, flushed: true };
           continue;
         }
         if (item.kind === 'ended' || item.from !== socket) continue;
@@ -262,16 +318,14 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
         if (isStale(message, utteranceStartS)) continue;
         if (message.type === 'Results') {
           lastResultFinal = message.is_final === true;
+          heardResults = true;
           const coversToS = message.start + message.duration;
           const flushAnswered = message.from_finalize === true && flushAtS !== undefined && coversToS >= flushAtS - FLUSH_EPSILON_S;
           if (flushAnswered) flushAtS = undefined;
           if (flushAtS !== undefined && message.is_final && spokeBefore(message, flushAtS)) {
             // The endpoint answered what the Finalize asked for: that Finalize went unanswered.
             flushAtS = undefined;
-            if (settings.flush === 'auto' && flushingWith === 'finalize') {
-              flushingWith = 'closeStream';
-              options.onFlushSwitched?.();
-            }
+            finalizeWentUnanswered();
           }
           const event = resultEvent(message, flushAnswered);
           if (event) yield event;
@@ -279,7 +333,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
             over = true;
             continue;
           }
-          armGraceIfNothingPending();
+          armFinalizeWait();
           continue;
         }
         const event = vadEvent(message);
@@ -335,7 +389,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
 async function streamAudio(
   audio: AsyncIterable<Int16Array>,
   /** The socket the audio goes to (a CloseStream flush moves it on to a fresh one), and how its stream ends. */
-  target: { socket: DeepgramSocket; endAudio(): void },
+  target: { socket: DeepgramSocket; endAudio(): 'finalize' | 'closeStream' },
   inbox: Inbox<InboxItem>,
   state: { ended: boolean },
   stopped: () => boolean,
@@ -350,8 +404,7 @@ async function streamAudio(
     if (stopped()) return;
     state.ended = true;
     if (samples === 0) return inbox.push({ kind: 'empty' });
-    target.endAudio();
-    inbox.push({ kind: 'finalized' });
+    inbox.push({ kind: 'finalized', by: target.endAudio() });
   } catch (err) {
     inbox.fail(err);
   }
