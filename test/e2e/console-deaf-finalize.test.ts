@@ -1,8 +1,9 @@
-// A Deepgram that never answers a Finalize (its docs say it "may"): the worker's flush 100 ms into the caller's
-// silence gets nothing back, so the first turn's words wait for Deepgram's endpoint. The worker notices, says so once,
-// and flushes with CloseStream from then on, which Deepgram always answers: the next turn's words come with the flush
-// again, not with the endpoint. With DEEPGRAM_FLUSH=finalize it never switches (the comparison that makes the first
-// half of this test mean something).
+// A Deepgram that never answers a Finalize (its docs say it "may"): a Finalize alone, the worker's flush 100 ms into
+// the caller's silence, gets nothing back, and the words would wait for Deepgram's endpoint. The worker's first flush
+// asks both ways (Finalize, then CloseStream at once), so the CloseStream brings the first turn's words, and shows
+// that Finalize went unanswered: the worker says so once and flushes with CloseStream from then on, which Deepgram
+// always answers. With DEEPGRAM_FLUSH=finalize it never switches, and every turn waits for the endpoint (the
+// comparison that makes the first half of this test mean something).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleEnv, makeTempDir, runConsole, speechWav, startFakes, tearDown, TEST_TIMEOUT_MS, type Fakes } from './console-support.ts';
 
@@ -50,14 +51,14 @@ describe('console: a Deepgram that answers no Finalize', { timeout: TEST_TIMEOUT
     fakes.deepgram.script.pushTranscripts('how far away is the moon?', 'how old is the sun?');
   }
 
-  it('after the first unanswered Finalize, the next turn\'s words come with the CloseStream flush, not the endpoint', async () => {
+  it('both turns\' words come with the flush\'s CloseStream, not the endpoint: the first flush learns that Finalize goes unanswered', async () => {
     deafDeepgram();
     const run = await runConsole({ input, dir, name: 'auto', env: consoleEnv(fakes), fast: false });
     expect(userWords(run), run.logs).toEqual(['how far away is the moon?', 'how old is the sun?']);
     const traces = turnTraces(run.logs);
     expect(traces, run.logs).toHaveLength(2);
-    // Turn 1: the flush went unanswered, the endpoint brought the words. Turn 2: the flush (a CloseStream) did.
-    expect([traces[0]!.sttFlushedAt === undefined, traces[1]!.sttFlushedAt !== undefined], run.logs).toEqual([true, true]);
+    // Turn 1: the probe's CloseStream brought the words. Turn 2: the flush, a CloseStream alone, did.
+    expect(traces.map((t) => t.sttFlushedAt !== undefined), run.logs).toEqual([true, true]);
     expect(switchLines(run.logs)).toHaveLength(1);
     // The kept socket, then one fresh socket per CloseStream flush (and one for the next utterance after it).
     expect(fakes.deepgram.requests.filter((r) => r.route === 'listen').length).toBeGreaterThanOrEqual(2);

@@ -116,7 +116,12 @@ export async function startFakeDeepgram(options: FakeDeepgramOptions = {}): Prom
       });
       ws.on('message', (data, isBinary) => {
         if (isBinary) session.handleAudio(toBuffer(data));
-        else session.handleText(toBuffer(data).toString('utf8'));
+        else {
+          const text = toBuffer(data).toString('utf8');
+          // A socket's textual body: its control messages in order (tests read which flush was asked how).
+          record.bodyText = record.bodyText === undefined ? text : `${record.bodyText}\n${text}`;
+          session.handleText(text);
+        }
         record.bodyBytes = session.audioBytes;
       });
       ws.on('close', () => {

@@ -61,6 +61,11 @@ export async function transcribe(stt: DeepgramStt, audio: AsyncIterable<Int16Arr
 
 export const finals = (events: SttEvent[]) => events.filter((e) => e.type === 'final');
 export const listens = () => fake.requests.filter((r) => r.route === 'listen');
+/** The control messages each listen socket of `of` sent, in order (KeepAlives left out). */
+export const controlMessages = (of: FakeDeepgram = fake) =>
+  of.requests
+    .filter((r) => r.route === 'listen')
+    .map((r) => (r.bodyText ?? '').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { type: string }).type).filter((type) => type !== 'KeepAlive'));
 
 /** The shared fake Deepgram (reset after each test): a live binding, set once the hooks ran. */
 export let fake: FakeDeepgram;

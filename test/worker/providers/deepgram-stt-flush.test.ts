@@ -8,7 +8,7 @@ import type { DeepgramStt } from '../../../worker/providers/stt/deepgram.ts';
 import type { SttEvent } from '../../../worker/providers/types.ts';
 import { FlushRequester } from '../../../worker/providers/flush-requests.ts';
 import { concatPcm } from '../../../worker/audio/frames.ts';
-import { SAMPLE_RATE, dedicatedFake, endpointedUtterance, fake, finals, frames, listens, provider, realTimeSilence, silence, tone, transcribe, useFakeDeepgram } from './deepgram-harness.ts';
+import { SAMPLE_RATE, controlMessages, dedicatedFake, endpointedUtterance, fake, finals, frames, listens, provider, realTimeSilence, silence, tone, transcribe, useFakeDeepgram } from './deepgram-harness.ts';
 
 useFakeDeepgram();
 
@@ -40,9 +40,9 @@ async function run(dg: DeepgramStt, audio: (events: SttEvent[]) => AsyncIterable
 }
 
 describe('createDeepgramStt: a flush while the audio goes on (the caller fell silent)', () => {
-  it('answers with the words so far as a flushed final before the audio ends, then ends on the end\'s own Finalize', async () => {
+  it('finalize: answers with the words so far as a flushed final before the audio ends, then ends on the end\'s own Finalize', async () => {
     fake.script.pushTranscripts('book a table for two');
-    const dg = provider();
+    const dg = provider({ flush: 'finalize' });
     const flush = new FlushRequester();
     const { events, finalsWhileStreaming } = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
     // Before Deepgram's own 300 ms endpoint: the flush's answer, not a speech_final.
@@ -53,8 +53,28 @@ describe('createDeepgramStt: a flush while the audio goes on (the caller fell si
     const next = await transcribe(dg, frames(concatPcm([silence(400), endpointedUtterance()])));
     expect(finals(next.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: true }]);
     expect(listens()).toHaveLength(1);
-    // Finalize was answered: 'auto' keeps it, and its one socket.
+    expect(controlMessages()).toEqual([['Finalize', 'Finalize', 'Finalize']]);
     expect(dg.flushingWith).toBe('finalize');
+  });
+
+  it('auto: the first flush asks both ways; Finalize answered, its words come at once, and later flushes are Finalize alone', async () => {
+    fake.script.pushTranscripts('book a table for two', 'and a window seat', 'by the door');
+    const dg = provider({ finalizeGraceMs: 10_000 });
+    const flush = new FlushRequester();
+    const first = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+    // Finalize's answer, not the endpoint's: no speech_final.
+    expect(finals(first.events)).toEqual([{ type: 'final', text: 'book a table for two', speechFinal: false, flushed: true }]);
+    expect(first.finalsWhileStreaming).toBe(1);
+    expect(dg.flushingWith).toBe('finalize');
+    // Past the endpointing silence in wall time: a new sentence for the fake.
+    await sleep(400);
+    const second = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
+    expect(finals(second.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: false, flushed: true }]);
+    const third = await transcribe(dg, frames(concatPcm([silence(400), endpointedUtterance()])));
+    expect(finals(third.events)).toEqual([{ type: 'final', text: 'by the door', speechFinal: true }]);
+    // The probe's socket (Finalize, then CloseStream at once), the fresh one the rest of that pause went to (its end a
+    // CloseStream, as after any CloseStream flush), then one socket kept for both later utterances.
+    expect(controlMessages()).toEqual([['Finalize', 'CloseStream'], ['CloseStream'], ['Finalize', 'Finalize', 'Finalize']]);
   });
 
   it('speech after the flush is transcribed on: the flush answered one part, the rest comes as the stream goes on', async () => {
@@ -73,17 +93,17 @@ describe('createDeepgramStt: a flush while the audio goes on (the caller fell si
     ]);
   });
 
-  it('a Deepgram that never answers a Finalize: no flushed final, the endpoint\'s speech_final still comes, the stream still ends', async () => {
+  it('finalize, a Deepgram that never answers a Finalize: no flushed final, the endpoint\'s speech_final still comes, the stream still ends', async () => {
     const deaf = await dedicatedFake({});
     deaf.faults.push({ kind: 'ignoreFinalize', route: 'listen' });
     deaf.script.pushTranscripts('nobody flushes this');
-    const dg = provider({ finalizeGraceMs: 50 }, deaf.url);
+    const dg = provider({ flush: 'finalize', finalizeGraceMs: 50 }, deaf.url);
     const flush = new FlushRequester();
     const { events } = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
     expect(finals(events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: true }]);
   });
 
-  it('auto: after a Finalize went unanswered, the next flush is a CloseStream, whose answer brings the words before the endpoint', async () => {
+  it('auto, a Deepgram that answers no Finalize: the first flush\'s CloseStream brings the words before the endpoint, and every flush after is a CloseStream', async () => {
     const deaf = await dedicatedFake({});
     deaf.faults.push({ kind: 'ignoreFinalize', route: 'listen', times: 100 });
     deaf.script.pushTranscripts('nobody flushes this', 'closing brings it');
@@ -91,19 +111,47 @@ describe('createDeepgramStt: a flush while the audio goes on (the caller fell si
     const dg = provider({ finalizeGraceMs: 50, onFlushSwitched: () => switches++ }, deaf.url);
     const flush = new FlushRequester();
     const first = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
-    // The endpoint's answer, 300 ms into the pause: what the flush at 100 ms asked for never came.
-    expect(finals(first.events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: true }]);
+    // Not the endpoint's speech_final, 300 ms into the pause: the probe's CloseStream answered the flush at 100 ms.
+    expect(finals(first.events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: false, flushed: true }]);
+    expect(first.finalsWhileStreaming).toBe(1);
     expect(dg.flushingWith).toBe('closeStream');
 
+    await sleep(400); // past the endpointing silence in wall time: a new sentence for the fake
     const second = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
     // No speech_final: the words are the closing socket's, asked for at 100 ms, not the endpoint's.
     expect(finals(second.events)).toEqual([{ type: 'final', text: 'closing brings it', speechFinal: false, flushed: true }]);
     expect(second.finalsWhileStreaming).toBe(1);
-    // The first socket (closed at its end, once switched), the second utterance's, and the fresh one the rest of its
-    // pause went to (its own end closed it the same way).
-    expect(deaf.requests.filter((r) => r.route === 'listen')).toHaveLength(3);
+    // Each utterance: the socket its flush closed, and the fresh one the rest of its pause went to (its own end
+    // closed it the same way). No Finalize after the probe's.
+    expect(controlMessages(deaf)).toEqual([['Finalize', 'CloseStream'], ['CloseStream'], ['CloseStream'], ['CloseStream']]);
     expect(switches).toBe(1); // told once, for the operator's log
 
+  });
+
+  it('auto: a probe with nothing pending tells nothing, so the next flush asks both ways again, three times at most', async () => {
+    const quiet = await dedicatedFake({});
+    quiet.faults.push({ kind: 'quietFinalize', route: 'listen', times: 100 });
+    quiet.script.pushTranscripts('one', 'two', 'three', 'four');
+    const dg = provider({ finalizeGraceMs: 50 }, quiet.url);
+    const flush = new FlushRequester();
+    for (let i = 0; i < 4; i++) {
+      const { events } = await run(dg, async function* (evs) {
+        yield* frames(tone(600));
+        // The endpoint's speech_final first: the flush after it has nothing to answer for, neither way.
+        for (let waited = 0; waited < 100 && !evs.some((e) => e.type === 'final'); waited++) {
+          yield silence(20);
+          await sleep(20);
+        }
+        flush.request();
+        yield* realTimeSilence(200);
+      }, flush);
+      expect(finals(events).filter((e) => e.text !== '')).toEqual([{ type: 'final', text: ['one', 'two', 'three', 'four'][i], speechFinal: true }]);
+      await sleep(400);
+    }
+    expect(dg.flushingWith).toBe('finalize');
+    const probes = controlMessages(quiet).filter((m) => m.join() === 'Finalize,CloseStream');
+    expect(probes).toHaveLength(3);
+    expect(controlMessages(quiet).at(-1)?.[0]).toBe('Finalize'); // the fourth flush: Finalize alone
   });
 
   it('close-stream: the flush is answered by the closing socket, and speech after it is transcribed on a fresh one', async () => {
@@ -208,7 +256,7 @@ describe('createDeepgramStt: the end of an utterance with a Deepgram that leaves
     const dg = provider({ finalizeGraceMs: 10_000 }, deaf.url);
     const flush = new FlushRequester();
     const first = await run(dg, (evs) => pauseWithFlush(flush, () => evs.some((e) => e.type === 'final')), flush);
-    expect(finals(first.events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: true }]);
+    expect(finals(first.events)).toEqual([{ type: 'final', text: 'nobody flushes this', speechFinal: false, flushed: true }]);
     expect(dg.flushingWith).toBe('closeStream');
     // No flush reaches the provider before the audio ends (on a loaded machine the request can come after it).
     await sleep(400); // past the endpointing silence in wall time: a new sentence for the fake

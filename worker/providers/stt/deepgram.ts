@@ -17,6 +17,12 @@
 //   closes the same way. By default (`'auto'`) the provider flushes with Finalize until one goes unanswered, then
 //   with CloseStream: a new connection per flush is paid only where Finalize is not kept. Once it flushes so, the
 //   utterance's end is a CloseStream too, flush or no flush.
+// - Learning that from an unanswered Finalize would cost the session's first turn its words until the endpoint. So
+//   'auto' asks its first flush both ways: Finalize, then CloseStream at once on the same socket (the audio goes on
+//   in a fresh one). A from_finalize Results before the socket closes answers the flush and says Finalize is kept;
+//   the closing Results bringing words without one say it is not. Either way the flush is answered as soon as
+//   Deepgram can, and one extra connection per session is the price of knowing. A probe that brings no words tells
+//   neither (a Deepgram may skip a Finalize with nothing pending), so the next flush probes again, MAX_PROBES in all.
 // - The end's Finalize, unanswered while words are pending, would leave them to an endpoint that never comes (the
 //   audio stopped before Deepgram heard enough silence). After the grace a CloseStream asks for them instead. Its
 //   answer always holds a Results, even empty: a socket that sends none for the whole utterance is a Deepgram that
@@ -66,6 +72,8 @@ const DEFAULTS = {
   connectTimeoutMs: 10_000,
   flush: 'auto' as DeepgramFlush,
 };
+/** 'auto' flushes both ways until it knows whether Finalize is answered, at most this often per session. */
+const MAX_PROBES = 3;
 /** The longest a new utterance waits for the one before to hand its socket over. */
 const HANDOVER_BOUND_MS = 50;
 /** Deepgram prints times in ms precision; this absorbs the rounding. */
@@ -77,7 +85,9 @@ const FLUSH_EPSILON_S = 0.05;
 interface Closing {
   words: string[];
   speechFinal: boolean;
-  why: 'flush' | 'end' | 'rescue';
+  why: 'flush' | 'probe' | 'end' | 'rescue';
+  /** A probe's Finalize was answered (its from_finalize Results): the flush has its answer, and Finalize is kept. */
+  answered?: boolean;
   /** Where this utterance began on that socket (what came before is an earlier utterance's). */
   startS: number;
   /** Results it sent since (a CloseStream is answered with one, even empty: none at all is a Deepgram gone quiet). */
@@ -114,6 +124,10 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   /** Sockets whose utterance has every word final and only waits for a flush that may never come: handover ends it. */
   const draining = new Map<DeepgramSocket, () => Promise<void>>();
   let flushingWith: 'finalize' | 'closeStream' = settings.flush === 'closeStream' ? 'closeStream' : 'finalize';
+  /** 'auto' has seen whether this Deepgram answers Finalize (a probe answered, or a Finalize went unanswered). */
+  let finalizeKnown = settings.flush !== 'auto';
+  /** Probes sent: one with nothing pending tells nothing (neither way answers with words), so they are bounded. */
+  let probes = 0;
 
   async function acquire(sampleRate: number, language: string | undefined): Promise<DeepgramSocket> {
     const settingsKey = `${sampleRate}/${language ?? ''}`;
@@ -155,6 +169,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   /** 'auto' learns that this Deepgram leaves Finalize unanswered: every flush from now on is a CloseStream. */
   function finalizeWentUnanswered(): void {
     if (settings.flush !== 'auto' || flushingWith !== 'finalize') return;
+    finalizeKnown = true;
     flushingWith = 'closeStream';
     options.onFlushSwitched?.();
   }
@@ -236,8 +251,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
         draining.set(socket, () => (endGrace(), releasedOnce));
       };
       /** The flush's answer goes to a socket of its own: the old one says its last words, the audio goes on here. */
-      const flushByCloseStream = () => {
-        closeLive('flush');
+      const flushByCloseStream = (why: 'flush' | 'probe' = 'flush') => {
+        closeLive(why);
         socket = take(request.sampleRate, language);
         rotated = true;
         utteranceStartS = socket.sentSeconds;
@@ -278,6 +293,10 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
           if (!audio.ended && socket.sentSeconds > utteranceStartS + TIME_EPSILON_S) {
             if (flushingWith === 'closeStream') {
               flushByCloseStream();
+            } else if (!finalizeKnown && probes < MAX_PROBES) {
+              probes++;
+              socket.finalize();
+              flushByCloseStream('probe');
             } else {
               socket.finalize();
               flushAtS = socket.sentSeconds;
@@ -291,12 +310,19 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
           const { from } = item;
           if (item.kind === 'message' && item.message.type === 'Results' && !isStale(item.message, closing.startS)) closing.results++;
           if (item.kind === 'message' && item.message.type === 'Results' && item.message.is_final && !isStale(item.message, closing.startS)) {
+            const gathered = (closing.why === 'flush' || closing.why === 'probe') && !closing.answered;
             // The end's words go out as they come; a flush's are gathered into its one answer.
-            const event = closing.why === 'flush' ? undefined : resultEvent(item.message, false);
+            const event = gathered ? undefined : resultEvent(item.message, false);
             if (event) yield event;
             const text = item.message.channel.alternatives[0]?.transcript.trim() ?? '';
             if (text) closing.words.push(text);
             if (item.message.speech_final) closing.speechFinal = true;
+            if (gathered && closing.why === 'probe' && item.message.from_finalize) {
+              // Finalize answered: the flush has its words now, not when the socket has finished closing.
+              closing.answered = true;
+              finalizeKnown = true;
+              yield { type: 'final', text: closing.words.join(' '), speechFinal: closing.speechFinal, flushed: true };
+            }
           }
           if (item.kind === 'message' && item.message.type !== 'Metadata') continue;
           ending.delete(from);
@@ -307,10 +333,10 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
           if (closing.why === 'rescue' && closing.results === 0 && !heardResults) {
             throw new ProviderError('deepgram', 'timeout', `no Results for ${from.sentSeconds.toFixed(1)} s of audio, not even after CloseStream`);
           }
-          // Words that only the CloseStream brought: the end's Finalize had left them unanswered.
-          if (closing.why === 'rescue' && closing.words.length > 0) finalizeWentUnanswered();
+          // Words that only the CloseStream brought: the end's (or the probe's) Finalize had left them unanswered.
+          if ((closing.why === 'rescue' || (closing.why === 'probe' && !closing.answered)) && closing.words.length > 0) finalizeWentUnanswered();
           // A flush wants its answer even when empty (nothing more was said).
-          if (closing.why === 'flush') yield { type: 'final', text: closing.words.join(' '), speechFinal: closing.speechFinal, flushed: true };
+          if (closing.why === 'flush' || (closing.why === 'probe' && !closing.answered)) yield { type: 'final', text: closing.words.join(' '), speechFinal: closing.speechFinal, flushed: true };
           continue;
         }
         if (item.kind === 'ended' || item.from !== socket) continue;
@@ -321,6 +347,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
           heardResults = true;
           const coversToS = message.start + message.duration;
           const flushAnswered = message.from_finalize === true && flushAtS !== undefined && coversToS >= flushAtS - FLUSH_EPSILON_S;
+          if (message.from_finalize) finalizeKnown = true;
           if (flushAnswered) flushAtS = undefined;
           if (flushAtS !== undefined && message.is_final && spokeBefore(message, flushAtS)) {
             // The endpoint answered what the Finalize asked for: that Finalize went unanswered.
