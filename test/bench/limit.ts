@@ -7,6 +7,8 @@ import { HEDGE_DELAY, hedgeDelayFrom } from '../../worker/fallback/hedge-delay.t
 import { startLiveStack, type LiveStack } from '../support/live-stack.ts';
 import { waitFor } from '../support/wait.ts';
 import { TRACE_STAGES } from '../../worker/agent/turn-trace.ts';
+import { LIMIT_CASES, type LimitCase } from './limit-cases.ts';
+import { DEFAULT_STT_FLUSH_SILENCE_MS } from '../../worker/config.ts';
 import { percentile, summarize, type Summary } from './stats.ts';
 import { runWaterfallRoom, scriptTurns, STT_ENDPOINTING_MS, type WaterfallTurn } from './waterfall.ts';
 
@@ -26,6 +28,8 @@ export const LIMIT_DELAYS = {
    */
   everyWordInterimMs: 100,
 } as const;
+/** Silero's window at 16 kHz (512 samples): no VAD hears silence in less. */
+const VAD_WINDOW_MS = 32;
 /** One 20 ms audio frame: the first sound cannot be heard before a frame of it has gone out. */
 const FRAME_MS = 20;
 /** End of speech → first audio when nothing of ours takes any time (issue 11: ≈ 840 ms). */
@@ -39,7 +43,7 @@ const WARM_UP_TURNS = 2;
 /** Never, for a turn: the primary's stream opens and its first token does not come. */
 const NEVER_MS = 60_000;
 
-type CaseName = 'warmUp' | 'healthy' | 'quietFinalize' | 'finalizeIgnored' | 'finalizeIgnoredCloseStream' | 'stalledPrimary' | 'preemption' | 'preemptionEveryWord';
+type CaseName = 'warmUp' | LimitCase;
 
 interface CaseFigures {
   name: CaseName;
@@ -191,7 +195,8 @@ async function runCloseStreamCase(dir: string, progress: (line: string) => void)
   }
 }
 
-export async function runLimit(dir: string, progress: (line: string) => void): Promise<LimitFigures> {
+export async function runLimit(dir: string, progress: (line: string) => void, only: readonly LimitCase[] = LIMIT_CASES): Promise<LimitFigures> {
+  const wanted = (name: LimitCase) => only.includes(name);
   const loadAtStart = loadavg();
   progress('limit: starting the live stack (livekit-server, functions, launcher, fakes)');
   const stack = await limitStack();
@@ -199,59 +204,70 @@ export async function runLimit(dir: string, progress: (line: string) => void): P
   let hedgeDelayMs: number | undefined;
   try {
     await runCase(stack, dir, progress, 'warmUp', (f) => setDelays(f, LIMIT_DELAYS.llmTtftMs), WARM_UP_TURNS);
-    const healthy = await runCase(stack, dir, progress, 'healthy', (f) => setDelays(f, LIMIT_DELAYS.llmTtftMs));
-    healthy.notes.push(`hedges that fired on a healthy turn: ${chatRequests(stack.fakes.anthropic, 'messages').length}/${TURNS}`);
-    cases.push(healthy);
+    if (wanted('healthy')) {
+      const healthy = await runCase(stack, dir, progress, 'healthy', (f) => setDelays(f, LIMIT_DELAYS.llmTtftMs));
+      healthy.notes.push(`hedges that fired on a healthy turn: ${chatRequests(stack.fakes.anthropic, 'messages').length}/${TURNS}`);
+      cases.push(healthy);
+    }
 
-    const quiet = await runCase(stack, dir, progress, 'quietFinalize', (f) => {
-      setDelays(f, LIMIT_DELAYS.llmTtftMs);
-      f.deepgram.faults.push({ kind: 'quietFinalize', route: 'listen', times: 100 });
-    });
-    stack.fakes.deepgram.faults.clear();
-    cases.push(quiet);
+    if (wanted('quietFinalize')) {
+      cases.push(await runCase(stack, dir, progress, 'quietFinalize', (f) => {
+        setDelays(f, LIMIT_DELAYS.llmTtftMs);
+        f.deepgram.faults.push({ kind: 'quietFinalize', route: 'listen', times: 100 });
+      }));
+      stack.fakes.deepgram.faults.clear();
+    }
 
     // Its docs say it "may" answer: here it answers no Finalize at all (not the one asked in the caller's silence
-    // either). The session's first turn waits for the endpoint; then the worker flushes with CloseStream.
-    const deaf = await runCase(stack, dir, progress, 'finalizeIgnored', ignoreEveryFinalize);
-    stack.fakes.deepgram.faults.clear();
-    cases.push(deaf);
-
-    // The next session's hedge delay comes from what the sessions above reported: wait until the functions have it.
-    const openai = await waitFor('openai first tokens in the health scores', async () => {
-      const row = await healthOf(stack, 'llm:openai');
-      return row && row.successes >= TURNS && row.latencyEwmaMs !== null ? row : undefined;
-    }, 30_000, 500).catch(() => undefined);
-    const stalled = await runCase(stack, dir, progress, 'stalledPrimary', (f) => {
-      setDelays(f, LIMIT_DELAYS.llmTtftMs);
-      f.openai.faults.push({ kind: 'delayFirstChunk', ms: NEVER_MS, route: 'chat', times: 100 });
-    });
-    stack.fakes.openai.faults.clear();
-    if (openai?.latencyEwmaMs != null) {
-      const ewma = openai.latencyEwmaMs;
-      const deviation = openai.latencyDeviationMs ?? ewma / 4;
-      hedgeDelayMs = hedgeDelayFrom({ meanMs: Math.round(ewma), deviationMs: Math.round(deviation) });
-      stalled.notes.push(`openai's measured first token handed to the worker: EWMA ${Math.round(ewma)} ms, deviation ${Math.round(deviation)} ms → hedge after ${hedgeDelayMs} ms`);
-    } else {
-      stalled.notes.push('openai had no measured first token in the health scores: the worker hedged after its unmeasured default');
+    // either). The session's first flush asks both ways and learns it; every flush after is a CloseStream.
+    if (wanted('finalizeIgnored')) {
+      cases.push(await runCase(stack, dir, progress, 'finalizeIgnored', ignoreEveryFinalize));
+      stack.fakes.deepgram.faults.clear();
     }
-    const stalledChats = chatRequests(stack.fakes.openai, 'chat');
-    stalled.notes.push(`openai asked ${stalledChats.length}× (cancelled on the wire: ${stalledChats.filter((r) => r.clientAborted).length}), anthropic answered ${chatRequests(stack.fakes.anthropic, 'messages').length}×`);
-    cases.push(stalled);
-
-    const preempt = await runCase(stack, dir, progress, 'preemption', (f) => setDelays(f, LIMIT_DELAYS.preemptLlmTtftMs));
-    cases.push(preempt);
-
-    const everyWord = await runCase(stack, dir, progress, 'preemptionEveryWord', (f) => {
-      setDelays(f, LIMIT_DELAYS.preemptLlmTtftMs);
-      f.deepgram.setInterimInterval(LIMIT_DELAYS.everyWordInterimMs);
-    });
-    stack.fakes.deepgram.reset();
-    cases.push(everyWord);
+    if (wanted('stalledPrimary')) hedgeDelayMs = await runStalledCase(stack, dir, progress, cases);
+    if (wanted('preemption')) cases.push(await runCase(stack, dir, progress, 'preemption', (f) => setDelays(f, LIMIT_DELAYS.preemptLlmTtftMs)));
+    if (wanted('preemptionEveryWord')) {
+      cases.push(await runCase(stack, dir, progress, 'preemptionEveryWord', (f) => {
+        setDelays(f, LIMIT_DELAYS.preemptLlmTtftMs);
+        f.deepgram.setInterimInterval(LIMIT_DELAYS.everyWordInterimMs);
+      }));
+      stack.fakes.deepgram.reset();
+    }
   } finally {
     await stack.close();
   }
-  cases.splice(cases.findIndex((c) => c.name === 'finalizeIgnored') + 1, 0, await runCloseStreamCase(dir, progress));
+  if (wanted('finalizeIgnoredCloseStream')) {
+    const at = cases.findIndex((c) => c.name === 'finalizeIgnored') + 1;
+    cases.splice(at > 0 ? at : cases.length, 0, await runCloseStreamCase(dir, progress));
+  }
   return { floorMs: FLOOR_MS, cases, ...(hedgeDelayMs !== undefined ? { hedgeDelayMs } : {}), loadAtStart, loadAtEnd: loadavg() };
+}
+
+/** A primary LLM that never sends its first token; the hedge delay it was given (when the health scores had one). */
+async function runStalledCase(stack: LiveStack, dir: string, progress: (line: string) => void, cases: CaseFigures[]): Promise<number | undefined> {
+  // The next session's hedge delay comes from what the sessions before reported: wait until the functions have it.
+  const openai = await waitFor('openai first tokens in the health scores', async () => {
+    const row = await healthOf(stack, 'llm:openai');
+    return row && row.successes >= TURNS && row.latencyEwmaMs !== null ? row : undefined;
+  }, 30_000, 500).catch(() => undefined);
+  const stalled = await runCase(stack, dir, progress, 'stalledPrimary', (f) => {
+    setDelays(f, LIMIT_DELAYS.llmTtftMs);
+    f.openai.faults.push({ kind: 'delayFirstChunk', ms: NEVER_MS, route: 'chat', times: 100 });
+  });
+  stack.fakes.openai.faults.clear();
+  let hedgeDelayMs: number | undefined;
+  if (openai?.latencyEwmaMs != null) {
+    const ewma = openai.latencyEwmaMs;
+    const deviation = openai.latencyDeviationMs ?? ewma / 4;
+    hedgeDelayMs = hedgeDelayFrom({ meanMs: Math.round(ewma), deviationMs: Math.round(deviation) });
+    stalled.notes.push(`openai's measured first token handed to the worker: EWMA ${Math.round(ewma)} ms, deviation ${Math.round(deviation)} ms → hedge after ${hedgeDelayMs} ms`);
+  } else {
+    stalled.notes.push('openai had no measured first token in the health scores: the worker hedged after its unmeasured default');
+  }
+  const stalledChats = chatRequests(stack.fakes.openai, 'chat');
+  stalled.notes.push(`openai asked ${stalledChats.length}× (cancelled on the wire: ${stalledChats.filter((r) => r.clientAborted).length}), anthropic answered ${chatRequests(stack.fakes.anthropic, 'messages').length}×`);
+  cases.push(stalled);
+  return hedgeDelayMs;
 }
 
 const roundSummary = (s: Summary): Summary => ({ ...s, medianMs: Math.round(s.medianMs), p95Ms: Math.round(s.p95Ms) });
@@ -319,7 +335,16 @@ export function limitTable(f: LimitFigures): string {
         const measured = e.delay ? `measured on those ${e.count}: p50 ${Math.round(e.delay.medianMs)} = limit + ${Math.round(e.delay.medianMs - limit)}` : 'no such turn';
         return `  ${c.name}, a turn whose words come with the endpoint: soonest possible ≈ ${Math.round(limit)} (${path}); ${measured}`;
       }
-      return `  ${c.name}: soonest possible ≈ ${Math.round(limit)} (${path}); measured p50 ${Math.round(c.delay.medianMs)} = limit + ${Math.round(c.delay.medianMs - limit)}`;
+      const line = `  ${c.name}: soonest possible ≈ ${Math.round(limit)} (${path}); measured p50 ${Math.round(c.delay.medianMs)} = limit + ${Math.round(c.delay.medianMs - limit)}`;
+      if (c.name !== 'preemption') return line;
+      // That limit assumes the STT's newest hypothesis holds the last word. This fake's lags by a word, so the words
+      // come only when the STT is asked for them, which needs silence heard first (one VAD window at the soonest).
+      const lagging: [string, number][] = [['WebRTC in', u.inMs], ['one VAD window', VAD_WINDOW_MS], ['STT', LIMIT_DELAYS.sttFinalMs], ['LLM', LIMIT_DELAYS.preemptLlmTtftMs], ['first text\'s tokens', u.firstTextTokensMs], ['TTS', LIMIT_DELAYS.ttsTtfbMs], ['WebRTC out', u.outMs]];
+      const laggingLimit = lagging.reduce((sum, [, ms]) => sum + ms, 0);
+      return [
+        `${line} (if the hypothesis held every word as the caller stops)`,
+        `  ${c.name}, this fake's hypothesis, a word behind: soonest possible ≈ ${Math.round(laggingLimit)} (${lagging.map(([what, ms]) => `${what} ${Math.round(ms)}`).join(' + ')}); measured = limit + ${Math.round(c.delay.medianMs - laggingLimit)} (the worker asks for the words after ${DEFAULT_STT_FLUSH_SILENCE_MS} ms of silence)`,
+      ].join('\n');
     }),
     // A stalled primary costs about the hedge delay on top of a healthy turn, whatever the turn: the ratio grows as
     // the healthy turn shrinks towards the floor.

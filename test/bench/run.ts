@@ -14,11 +14,12 @@ import { peersTable, runPeers } from './peers.ts';
 import { runPeersFaults } from './peers-faults.ts';
 import { peersFaultsTable } from './peers-faults-table.ts';
 import { DELAY_SETS, type DelaySet } from './peers/profile.ts';
+import { LIMIT_CASES, type LimitCase } from './limit-cases.ts';
 import { killAllPeerProcesses } from './peers/processes.ts';
 import { summarize, table, type Row } from './stats.ts';
 import buildFunctionsBundle from '../global-setup.ts';
 
-const { values } = parseArgs({ options: { only: { type: 'string' }, delays: { type: 'string' } }, strict: true });
+const { values } = parseArgs({ options: { only: { type: 'string' }, delays: { type: 'string' }, cases: { type: 'string' } }, strict: true });
 const PARTS = ['console', 'hedging', 'join', 'webrtc', 'control-plane', 'waterfall', 'density', 'peers', 'limit', 'end-of-turn', 'chunker', 'peers-faults'] as const;
 type Part = (typeof PARTS)[number];
 /** Run only when asked for by name: the whole bench must stay under ~25 minutes. */
@@ -26,8 +27,12 @@ const ON_REQUEST: readonly Part[] = ['peers-faults'];
 const only = values.only as Part | undefined;
 /** The peers sections' vendor delays: issue 10's (the default) or issue 11's. */
 const delays = (values.delays ?? 'issue10') as DelaySet;
-if ((only !== undefined && !PARTS.includes(only)) || !(delays in DELAY_SETS)) {
-  console.error(`usage: node test/bench/run.ts [--only ${PARTS.join('|')}] [--delays ${Object.keys(DELAY_SETS).join('|')}]`);
+/** `--only limit --cases healthy,preemption`: some of its cases (their warm-up rooms run too). */
+const limitCases = values.cases?.split(',').map((c) => c.trim()).filter(Boolean);
+const badCase = limitCases?.find((c) => !(LIMIT_CASES as readonly string[]).includes(c));
+if ((only !== undefined && !PARTS.includes(only)) || !(delays in DELAY_SETS) || badCase !== undefined || (limitCases !== undefined && only !== 'limit')) {
+  if (badCase !== undefined) console.error(`unknown limit case "${badCase}": one of ${LIMIT_CASES.join(', ')}`);
+  console.error(`usage: node test/bench/run.ts [--only ${PARTS.join('|')}] [--delays ${Object.keys(DELAY_SETS).join('|')}] [--cases <limit cases, with --only limit>]`);
   process.exit(2);
 }
 const runs = (part: Part) => (only === undefined && !ON_REQUEST.includes(part)) || only === part;
@@ -233,7 +238,7 @@ async function limitPart(): Promise<void> {
   const { runLimit, limitTable } = await import('./limit.ts');
   progress('building the functions bundle (wrangler deploy --dry-run)');
   await buildFunctionsBundle();
-  const figures = await runLimit(dir!, progress);
+  const figures = await runLimit(dir!, progress, limitCases as LimitCase[] | undefined);
   console.log(`${limitTable(figures)}\n`);
   await mkdir(join(REPO, '.tmp'), { recursive: true });
   await writeFile(LIMIT_JSON, JSON.stringify({ atIso: new Date().toISOString(), ...figures }, null, 2));
