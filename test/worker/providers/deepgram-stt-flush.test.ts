@@ -174,6 +174,24 @@ describe('createDeepgramStt: a flush while the audio goes on (the caller fell si
     expect(finals(next.events)).toEqual([{ type: 'final', text: 'and a window seat', speechFinal: true }]);
   });
 
+  it('close-stream, in a session that warmed its socket: one the utterance closed is replaced at once, and the next utterance finds it open', async () => {
+    fake.script.pushTranscripts('book a table', 'for two');
+    // KeepAlives well inside the fake's idle limit: the idle socket must outlast the pause between the utterances.
+    const dg = provider({ flush: 'closeStream', keepAliveIntervalMs: 100 });
+    await dg.warm!({ sampleRate: SAMPLE_RATE }, AbortSignal.timeout(2_000));
+    const first = await transcribe(dg, frames(endpointedUtterance()));
+    expect(finals(first.events)).toEqual([{ type: 'final', text: 'book a table', speechFinal: true }]);
+    // Its end was a CloseStream: that socket is gone, and another is open before anyone speaks again.
+    await waitFor('a fresh idle socket', () => listens().length === 2 && listens()[1]?.status === 101, 2_000);
+    await sleep(400); // past the endpointing silence in wall time: a new sentence for the fake
+    const second = await transcribe(dg, frames(endpointedUtterance()));
+    expect(finals(second.events)).toEqual([{ type: 'final', text: 'for two', speechFinal: true }]);
+    await waitFor('the next idle socket', () => listens().length === 3, 2_000);
+    // The warmed socket and the fresh one each carried an utterance; the third waits, not a byte sent to it yet.
+    expect(controlMessages()).toEqual([['CloseStream'], ['CloseStream'], []]);
+    expect(listens().map((r) => r.bodyBytes > 0)).toEqual([true, true, false]);
+  });
+
   it('close-stream: the caller going on at once is the same sentence (the fake\'s script line is not taken twice)', async () => {
     fake.script.pushTranscripts('book a table for two', 'and a window seat');
     const dg = provider({ flush: 'closeStream' });

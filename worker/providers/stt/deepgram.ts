@@ -128,6 +128,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   let finalizeKnown = settings.flush !== 'auto';
   /** Probes sent: one with nothing pending tells nothing (neither way answers with words), so they are bounded. */
   let probes = 0;
+  /** What the session warmed a socket for: one an utterance closed (CloseStream) is replaced at once, not on its next use. */
+  let warmedFor: SttWarmRequest | undefined;
 
   async function acquire(sampleRate: number, language: string | undefined): Promise<DeepgramSocket> {
     const settingsKey = `${sampleRate}/${language ?? ''}`;
@@ -159,6 +161,12 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
     socket.detach();
     if (reusable && socket.usable && !closed && !idle) idle = socket;
     else discard(socket);
+  }
+
+  /** The next utterance finds an open socket again: its handshake is paid now, in the caller's silence. */
+  function keepWarm(): void {
+    if (!warmedFor || closed || idle?.usable) return;
+    release(take(warmedFor.sampleRate, warmedFor.language ?? options.language), true);
   }
 
   function discard(socket: DeepgramSocket): void {
@@ -378,6 +386,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
       }
       // A socket is reused only after a clean finish: one left mid-utterance holds audio whose results would leak.
       release(socket, completed && !signal.aborted);
+      // Not after a failure: a vendor that just failed gets no handshake until it is asked for an utterance again.
+      if (completed && !signal.aborted) keepWarm();
       released();
     }
   }
@@ -385,6 +395,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   /** Opens the socket the next utterance with these settings takes, ahead of it; a warm one is left as it is. */
   async function warm(request: SttWarmRequest, signal: AbortSignal): Promise<void> {
     if (closed) return;
+    warmedFor = request;
     const settingsKey = `${request.sampleRate}/${request.language ?? options.language ?? ''}`;
     let socket = idle;
     if (!socket?.usable || socket.settingsKey !== settingsKey) {
