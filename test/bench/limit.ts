@@ -272,7 +272,12 @@ async function runStalledCase(stack: LiveStack, dir: string, progress: (line: st
 
 const roundSummary = (s: Summary): Summary => ({ ...s, medianMs: Math.round(s.medianMs), p95Ms: Math.round(s.p95Ms) });
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-const plus = (ms: number, base: number) => `floor + ${Math.round(ms - base)}`;
+/** "floor + 12", "floor − 67": a figure against its base, signed as it reads. */
+const against = (ms: number, base: number, name: string | number = 'floor') => {
+  const d = Math.round(ms - base);
+  return d < 0 ? `${name} − ${-d}` : `${name} + ${d}`;
+};
+const plus = (ms: number, base: number) => against(ms, base);
 
 export function limitTable(f: LimitFigures): string {
   const byName = new Map(f.cases.map((c) => [c.name, { ...c, delay: c.delay && roundSummary(c.delay) }]));
@@ -295,7 +300,7 @@ export function limitTable(f: LimitFigures): string {
       rows.push([label, answered, `${d.medianMs} (${plus(d.medianMs, f.floorMs)})`, `${d.p95Ms} (${plus(d.p95Ms, f.floorMs)})`, 'p50 ≤ floor + 40, p95 ≤ floor + 80', verdict(d.medianMs <= f.floorMs + 40 && d.p95Ms <= f.floorMs + 80)]);
     } else if (c.name === 'preemption' || c.name === 'preemptionEveryWord') {
       const label = c.name === 'preemption' ? '(inside the endpointing)' : `and STT interims every ${LIMIT_DELAYS.everyWordInterimMs} ms`;
-      rows.push([`LLM first token ${LIMIT_DELAYS.preemptLlmTtftMs} ms ${label}`, answered, `${d.medianMs} (${PREEMPT_TARGET_MS} + ${Math.round(d.medianMs - PREEMPT_TARGET_MS)})`, `${d.p95Ms}`, `p50 ≤ ${PREEMPT_TARGET_MS} (endpointing + TTS first byte + 60)`, verdict(d.medianMs <= PREEMPT_TARGET_MS)]);
+      rows.push([`LLM first token ${LIMIT_DELAYS.preemptLlmTtftMs} ms ${label}`, answered, `${d.medianMs} (${against(d.medianMs, PREEMPT_TARGET_MS, PREEMPT_TARGET_MS)})`, `${d.p95Ms}`, `p50 ≤ ${PREEMPT_TARGET_MS} (endpointing + TTS first byte + 60)`, verdict(d.medianMs <= PREEMPT_TARGET_MS)]);
     } else {
       const ratio = healthyP50 ? d.medianMs / healthyP50 : Number.NaN;
       const p95Ratio = healthyP50 ? d.p95Ms / byName.get('healthy')!.delay!.p95Ms : Number.NaN;
