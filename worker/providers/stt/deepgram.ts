@@ -32,6 +32,7 @@ import { ProviderError } from '../../fallback/errors.ts';
 import { Inbox } from '../inbox.ts';
 import type { SttEvent, SttProvider, SttRequest, SttWarmRequest } from '../types.ts';
 import { DeepgramSocket, type ListenArgs, type ListenMessage } from './deepgram-socket.ts';
+import { FLUSH_EPSILON_S, TIME_EPSILON_S, isStale, resultEvent, spokeBefore, vadEvent } from './deepgram-results.ts';
 
 export interface DeepgramSttOptions {
   apiKey: string;
@@ -76,10 +77,6 @@ const DEFAULTS = {
 const MAX_PROBES = 3;
 /** The longest a new utterance waits for the one before to hand its socket over. */
 const HANDOVER_BOUND_MS = 50;
-/** Deepgram prints times in ms precision; this absorbs the rounding. */
-const TIME_EPSILON_S = 0.005;
-/** A flush's answer may stop short of the exact sample it was asked at (audio is processed in frames). */
-const FLUSH_EPSILON_S = 0.05;
 
 /** A socket sent CloseStream: for a flush (its words answer it), at the audio's end, or as the end's Finalize rescue. */
 interface Closing {
@@ -464,40 +461,6 @@ function listenArgs(options: DeepgramSttOptions, settings: typeof DEFAULTS, samp
     shouldReconnect: () => false,
     connectionTimeoutInSeconds: settings.connectTimeoutMs / 1000,
   };
-}
-
-/** A message about audio sent before this utterance began (the previous one's late UtteranceEnd or flush). */
-function isStale(message: ListenMessage, utteranceStartS: number): boolean {
-  switch (message.type) {
-    case 'Results':
-      return message.start + message.duration <= utteranceStartS + TIME_EPSILON_S && utteranceStartS > 0;
-    case 'SpeechStarted':
-      return message.timestamp < utteranceStartS - TIME_EPSILON_S;
-    case 'UtteranceEnd':
-      return message.last_word_end <= utteranceStartS + TIME_EPSILON_S && utteranceStartS > 0;
-    default:
-      return false;
-  }
-}
-
-/** The Results hold words said before `atS`: words the Finalize asked there should have brought. */
-function spokeBefore(message: Extract<ListenMessage, { type: 'Results' }>, atS: number): boolean {
-  return (message.channel.alternatives[0]?.words ?? []).some((w) => w.end <= atS + FLUSH_EPSILON_S);
-}
-
-/** `flushed`: it answers the engine's flush, which wants to hear even an empty one (nothing more was said). */
-function resultEvent(message: Extract<ListenMessage, { type: 'Results' }>, flushed: boolean): SttEvent | undefined {
-  const text = message.channel.alternatives[0]?.transcript.trim() ?? '';
-  const speechFinal = message.speech_final === true;
-  if (flushed) return { type: 'final', text, speechFinal, flushed: true };
-  if (!text) return undefined;
-  return message.is_final ? { type: 'final', text, speechFinal } : { type: 'interim', text };
-}
-
-function vadEvent(message: ListenMessage): SttEvent | undefined {
-  if (message.type === 'SpeechStarted') return { type: 'speech_started' };
-  if (message.type === 'UtteranceEnd') return { type: 'utterance_end' };
-  return undefined; // Metadata
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
