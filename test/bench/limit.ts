@@ -9,6 +9,7 @@ import { waitFor } from '../support/wait.ts';
 import { TRACE_STAGES } from '../../worker/agent/turn-trace.ts';
 import { LIMIT_CASES, type LimitCase } from './limit-cases.ts';
 import { DEFAULT_STT_FLUSH_SILENCE_MS } from '../../worker/config.ts';
+import { VAD_WINDOW_MS } from '../../worker/audio/vad.ts';
 import { percentile, summarize, type Summary } from './stats.ts';
 import { runWaterfallRoom, scriptTurns, STT_ENDPOINTING_MS, type WaterfallTurn } from './waterfall.ts';
 
@@ -28,8 +29,6 @@ export const LIMIT_DELAYS = {
    */
   everyWordInterimMs: 100,
 } as const;
-/** Silero's window at 16 kHz (512 samples): no VAD hears silence in less. */
-const VAD_WINDOW_MS = 32;
 /** One 20 ms audio frame: the first sound cannot be heard before a frame of it has gone out. */
 const FRAME_MS = 20;
 /** End of speech → first audio when nothing of ours takes any time (issue 11: ≈ 840 ms). */
@@ -277,7 +276,6 @@ const against = (ms: number, base: number, name: string | number = 'floor') => {
   const d = Math.round(ms - base);
   return d < 0 ? `${name} − ${-d}` : `${name} + ${d}`;
 };
-const plus = (ms: number, base: number) => against(ms, base);
 
 export function limitTable(f: LimitFigures): string {
   const byName = new Map(f.cases.map((c) => [c.name, { ...c, delay: c.delay && roundSummary(c.delay) }]));
@@ -297,7 +295,7 @@ export function limitTable(f: LimitFigures): string {
         finalizeIgnored: 'Deepgram answers no Finalize at all (DEEPGRAM_FLUSH=auto)',
         finalizeIgnoredCloseStream: 'the same, DEEPGRAM_FLUSH=close-stream',
       }[c.name];
-      rows.push([label, answered, `${d.medianMs} (${plus(d.medianMs, f.floorMs)})`, `${d.p95Ms} (${plus(d.p95Ms, f.floorMs)})`, 'p50 ≤ floor + 40, p95 ≤ floor + 80', verdict(d.medianMs <= f.floorMs + 40 && d.p95Ms <= f.floorMs + 80)]);
+      rows.push([label, answered, `${d.medianMs} (${against(d.medianMs, f.floorMs)})`, `${d.p95Ms} (${against(d.p95Ms, f.floorMs)})`, 'p50 ≤ floor + 40, p95 ≤ floor + 80', verdict(d.medianMs <= f.floorMs + 40 && d.p95Ms <= f.floorMs + 80)]);
     } else if (c.name === 'preemption' || c.name === 'preemptionEveryWord') {
       const label = c.name === 'preemption' ? '(inside the endpointing)' : `and STT interims every ${LIMIT_DELAYS.everyWordInterimMs} ms`;
       rows.push([`LLM first token ${LIMIT_DELAYS.preemptLlmTtftMs} ms ${label}`, answered, `${d.medianMs} (${against(d.medianMs, PREEMPT_TARGET_MS, PREEMPT_TARGET_MS)})`, `${d.p95Ms}`, `p50 ≤ ${PREEMPT_TARGET_MS} (endpointing + TTS first byte + 60)`, verdict(d.medianMs <= PREEMPT_TARGET_MS)]);

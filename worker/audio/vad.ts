@@ -12,6 +12,8 @@ import { SpeechGate } from './speech-gate.ts';
 
 export const VAD_SAMPLE_RATE = 16_000;
 const WINDOW_SAMPLES = 512;
+/** One window's audio: no Silero decision comes sooner after a sound than this. */
+export const VAD_WINDOW_MS = (WINDOW_SAMPLES / VAD_SAMPLE_RATE) * 1000;
 const CONTEXT_SAMPLES = 64;
 const STATE_SIZE = 2 * 1 * 128;
 

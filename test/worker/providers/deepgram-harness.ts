@@ -3,7 +3,8 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startFakeDeepgram, type FakeDeepgram, type FakeDeepgramOptions } from '../../fakes/deepgram.ts';
 import { sleep } from '../../support/wait.ts';
-import { createDeepgramStt, type DeepgramStt, type DeepgramSttOptions } from '../../../worker/providers/stt/deepgram.ts';
+import { createDeepgramStt, type DeepgramStt } from '../../../worker/providers/stt/deepgram.ts';
+import type { DeepgramSttOptions } from '../../../worker/providers/stt/deepgram-options.ts';
 import type { SttEvent } from '../../../worker/providers/types.ts';
 import { concatPcm } from '../../../worker/audio/frames.ts';
 

@@ -31,48 +31,10 @@ import { DeepgramClient } from '@deepgram/sdk';
 import { ProviderError } from '../../fallback/errors.ts';
 import { Inbox } from '../inbox.ts';
 import type { SttEvent, SttProvider, SttRequest, SttWarmRequest } from '../types.ts';
-import { DeepgramSocket, type ListenArgs, type ListenMessage } from './deepgram-socket.ts';
+import { DeepgramSocket, type ListenMessage } from './deepgram-socket.ts';
 import { FLUSH_EPSILON_S, TIME_EPSILON_S, isStale, resultEvent, spokeBefore, vadEvent } from './deepgram-results.ts';
+import { deepgramSettings, listenArgs, type DeepgramSttOptions } from './deepgram-options.ts';
 
-export interface DeepgramSttOptions {
-  apiKey: string;
-  /** Origin only, e.g. http://127.0.0.1:8904 (DEEPGRAM_BASE_URL); the SDK turns it into ws:// + /v1/listen. */
-  baseUrl?: string;
-  model?: string;
-  /** Used when the request names none; Deepgram's default (English) when neither does. */
-  language?: string;
-  /** Silence after which Deepgram marks a final speech_final. */
-  endpointingMs?: number;
-  /** Silence after the last word before an UtteranceEnd (Deepgram's minimum is 1000). */
-  utteranceEndMs?: number;
-  smartFormat?: boolean;
-  /** KeepAlive cadence on a quiet socket; keep it under half of Deepgram's ~10 s idle limit. */
-  keepAliveIntervalMs?: number;
-  /**
-   * How long the end's Finalize may go unanswered. With nothing pending the utterance then ends; with words pending a
-   * CloseStream asks for them instead (always answered), so a Deepgram that ignores Finalize loses no words.
-   */
-  finalizeGraceMs?: number;
-  /** The SDK's handshake deadline: a backstop behind the engine's. */
-  connectTimeoutMs?: number;
-  /** How a flush while the audio goes on asks for the words: see the header. */
-  flush?: DeepgramFlush;
-  /** 'auto' saw a Finalize go unanswered and flushes with CloseStream from now on (once; for the operator's log). */
-  onFlushSwitched?: () => void;
-}
-
-export const DEEPGRAM_FLUSH_MODES = ['auto', 'finalize', 'closeStream'] as const;
-export type DeepgramFlush = (typeof DEEPGRAM_FLUSH_MODES)[number];
-
-export const DEFAULT_DEEPGRAM_MODEL = 'nova-3';
-const DEFAULTS = {
-  endpointingMs: 300,
-  utteranceEndMs: 1000,
-  keepAliveIntervalMs: 3_000,
-  finalizeGraceMs: 500,
-  connectTimeoutMs: 10_000,
-  flush: 'auto' as DeepgramFlush,
-};
 /** 'auto' flushes both ways until it knows whether Finalize is answered, at most this often per session. */
 const MAX_PROBES = 3;
 /** The longest a new utterance waits for the one before to hand its socket over. */
@@ -112,7 +74,7 @@ export interface DeepgramStt extends SttProvider {
 }
 
 export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
-  const settings = { ...DEFAULTS, ...definedOnly(options) };
+  const settings = deepgramSettings(options);
   // `reconnect: false` and reconnectAttempts 0: a failed socket is the fallback engine's business, not the SDK's.
   const client = new DeepgramClient({ apiKey: options.apiKey, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), reconnect: false });
   const sockets = new Set<DeepgramSocket>();
@@ -121,8 +83,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   /** Sockets whose utterance has every word final and only waits for a flush that may never come: handover ends it. */
   const draining = new Map<DeepgramSocket, () => Promise<void>>();
   let flushingWith: 'finalize' | 'closeStream' = settings.flush === 'closeStream' ? 'closeStream' : 'finalize';
-  /** 'auto' has seen whether this Deepgram answers Finalize (a probe answered, or a Finalize went unanswered). */
-  let finalizeKnown = settings.flush !== 'auto';
+  /** 'auto' asks its flushes both ways until it sees a Finalize answered (or switches: then every flush is a CloseStream). */
+  let probing = settings.flush === 'auto';
   /** Probes sent: one with nothing pending tells nothing (neither way answers with words), so they are bounded. */
   let probes = 0;
   /** What the session warmed a socket for: one an utterance closed (CloseStream) is replaced at once, not on its next use. */
@@ -174,7 +136,6 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
   /** 'auto' learns that this Deepgram leaves Finalize unanswered: every flush from now on is a CloseStream. */
   function finalizeWentUnanswered(): void {
     if (settings.flush !== 'auto' || flushingWith !== 'finalize') return;
-    finalizeKnown = true;
     flushingWith = 'closeStream';
     options.onFlushSwitched?.();
   }
@@ -298,7 +259,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
           if (!audio.ended && socket.sentSeconds > utteranceStartS + TIME_EPSILON_S) {
             if (flushingWith === 'closeStream') {
               flushByCloseStream();
-            } else if (!finalizeKnown && probes < MAX_PROBES) {
+            } else if (probing && probes < MAX_PROBES) {
               probes++;
               socket.finalize();
               flushByCloseStream('probe');
@@ -325,7 +286,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
             if (gathered && closing.why === 'probe' && item.message.from_finalize) {
               // Finalize answered: the flush has its words now, not when the socket has finished closing.
               closing.answered = true;
-              finalizeKnown = true;
+              probing = false;
               yield { type: 'final', text: closing.words.join(' '), speechFinal: closing.speechFinal, flushed: true };
             }
           }
@@ -352,7 +313,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): DeepgramStt {
           heardResults = true;
           const coversToS = message.start + message.duration;
           const flushAnswered = message.from_finalize === true && flushAtS !== undefined && coversToS >= flushAtS - FLUSH_EPSILON_S;
-          if (message.from_finalize) finalizeKnown = true;
+          if (message.from_finalize) probing = false;
           if (flushAnswered) flushAtS = undefined;
           if (flushAtS !== undefined && message.is_final && spokeBefore(message, flushAtS)) {
             // The endpoint answered what the Finalize asked for: that Finalize went unanswered.
@@ -443,26 +404,4 @@ async function streamAudio(
   } catch (err) {
     inbox.fail(err);
   }
-}
-
-function listenArgs(options: DeepgramSttOptions, settings: typeof DEFAULTS, sampleRate: number, language: string | undefined): ListenArgs {
-  return {
-    model: options.model ?? DEFAULT_DEEPGRAM_MODEL,
-    encoding: 'linear16',
-    sample_rate: sampleRate,
-    channels: 1,
-    interim_results: 'true',
-    endpointing: settings.endpointingMs,
-    utterance_end_ms: settings.utteranceEndMs,
-    vad_events: 'true',
-    smart_format: options.smartFormat === false ? 'false' : 'true',
-    ...(language ? { language } : {}),
-    reconnectAttempts: 0,
-    shouldReconnect: () => false,
-    connectionTimeoutInSeconds: settings.connectTimeoutMs / 1000,
-  };
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
